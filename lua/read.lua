@@ -1,0 +1,31 @@
+#!lua flags=no-writes
+--- Reads one cache entry in a single atomic step: its data, its stale time and its remaining TTL.
+--- Replies nil when the key does not exist. Refuses, without touching it, a key that holds anything
+--- but a cache entry (another Redis type, or a hash without field d).
+---@script read
+---@key entry Hash that holds the entry: field d (data bytes) and optional field s (stale time, epoch ms)
+---@return [data: Buffer, stale: number | null, pttl: number] | null
+
+-- HMGET on another type is an error: pcall keeps it from aborting the script so the reply can say what is there.
+local fields = redis.pcall('HMGET', KEYS[1], 'd', 's')
+if fields.err then
+  return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
+end
+
+local data, stale = fields[1], fields[2]
+if not data then
+  if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
+  end
+  return nil
+end
+
+if stale then
+  stale = tonumber(stale)
+  if not stale then
+    return redis.error_reply('FOREIGN_DATA field s of the entry is not an integer')
+  end
+end
+
+-- false, not nil: a nil would end the Lua array and drop pttl from the reply.
+return { data, stale or false, redis.call('PTTL', KEYS[1]) }

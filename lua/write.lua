@@ -1,0 +1,47 @@
+#!lua
+--- Replaces one cache entry atomically. Afterwards the hash holds exactly field d and, when given,
+--- field s, and its TTL is exactly ttl (none when absent): nothing of a previous entry survives.
+--- A ttl of zero or less stores nothing and removes the previous entry. Refuses, without touching
+--- it, a key that holds anything but a cache entry. Every argument is checked before anything changes.
+---@script write
+---@key entry Hash that holds the entry
+---@arg data Buffer Data bytes, stored in field d
+---@arg stale? integer Stale time in epoch milliseconds, stored in field s; absent: no field s
+---@arg ttl? integer Milliseconds the entry lives; absent: no TTL; zero or less: the entry is removed
+---@return 0 | 1
+
+local stale, ttl = ARGV[2], ARGV[3]
+if stale ~= '' and not string.match(stale, '^%-?%d+$') then
+  return redis.error_reply('BAD_ARGUMENT stale must be an integer (epoch milliseconds), got ' .. stale)
+end
+-- PEXPIRE refuses what overflows once added to the clock; refusing it here keeps the write all or nothing.
+if ttl ~= '' and not (string.match(ttl, '^%-?%d+$') and tonumber(ttl) <= 9007199254740991) then
+  return redis.error_reply('BAD_ARGUMENT ttl must be an integer number of milliseconds up to 2^53-1, got ' .. ttl)
+end
+
+-- A cache entry is a hash with field d; HEXISTS on another type is an error, which pcall catches.
+local present = redis.pcall('HEXISTS', KEYS[1], 'd')
+if type(present) == 'table' then
+  return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
+end
+if present == 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
+end
+
+-- Deleting first is what drops an old field s and an old TTL.
+if present == 1 then
+  redis.call('DEL', KEYS[1])
+end
+if ttl ~= '' and tonumber(ttl) <= 0 then
+  return 0
+end
+
+if stale == '' then
+  redis.call('HSET', KEYS[1], 'd', ARGV[1])
+else
+  redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', stale)
+end
+if ttl ~= '' then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return 1

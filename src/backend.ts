@@ -1,0 +1,489 @@
+import * as scripts from '../generated/index.js';
+import type { CacheKey } from './cache-key.js';
+import { CacheValue } from './cache-value.js';
+import { PassthroughCompressor, type Compressor } from './compressor.js';
+import type { ClientSettings, ConnectionMode } from './connection.js';
+import {
+  CompressionError,
+  ConfigurationError,
+  FormatError,
+  InvalidKeyError,
+  InvalidValueError,
+  MissingConnectionModeError,
+  type Operation,
+} from './errors.js';
+import { ConnectFailure, toBackendError } from './error-mapping.js';
+import { IoredisScriptRunner, type IoredisClient } from './ioredis-runner.js';
+import { CacheKeyFormat } from './key-format.js';
+import { MsgpackFormat, type Format } from './format.js';
+import type { RedisKey, ScriptRunner } from './scripting.js';
+
+/** Outcome of a remove: how many entries were deleted, or that there was none. */
+export type DeleteStatus = { readonly kind: 'deleted'; readonly count: number } | { readonly kind: 'missing' };
+
+const MISSING: DeleteStatus = Object.freeze({ kind: 'missing' });
+
+/**
+ * Largest value Redis accepts in one argument by default (`proto-max-bulk-len`, 512 MiB). Larger data is
+ * refused before anything is sent.
+ */
+export const MAX_VALUE_BYTES = 512 * 1024 * 1024;
+
+const DEFAULTS = Object.freeze({
+  label: 'redis',
+  connectionTimeout: 10_000,
+  responseTimeout: null,
+  retries: 3,
+});
+
+function checkPositive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Epoch milliseconds of a date, refusing `Invalid Date` with a message that says which one. */
+function epochMillis(date: Date, what: string, operation: Operation, key: CacheKey): number {
+  const ms = date instanceof Date ? date.getTime() : Number.NaN;
+  if (Number.isNaN(ms)) {
+    throw new InvalidValueError(`${what} is not a valid Date`, { operation, key: key.toString() });
+  }
+  return ms;
+}
+
+/**
+ * Redis cache backend: entries are hashes written, read and removed by atomic Lua scripts.
+ *
+ * Two layers, as in hitbox: the raw layer (`read`, `write`, `remove`) stores bytes as given; the typed
+ * layer (`get`, `set`, `delete`) serializes with the value format and compresses on the way in, and
+ * decompresses then deserializes on the way out.
+ *
+ * Build it with {@link RedisBackend.builder}. It connects lazily, on the first operation.
+ *
+ * # Examples
+ * ```ts
+ * const backend = RedisBackend.builder().connection(ConnectionMode.single('redis://localhost:6379')).build();
+ * const key = new CacheKey('users', 1, [{ key: 'id', value: '42' }]);
+ * await backend.set(key, new CacheValue({ name: 'Ada' }, new Date(Date.now() + 60_000)));
+ * const hit = await backend.get<{ name: string }>(key); // CacheValue { data: { name: 'Ada' }, ... }
+ * await backend.close();
+ * ```
+ */
+export class RedisBackend implements AsyncDisposable {
+  readonly #label: string;
+  readonly #keyFormat: CacheKeyFormat;
+  readonly #format: Format;
+  readonly #compressor: Compressor;
+  readonly #mode: ConnectionMode | null;
+  readonly #settings: ClientSettings;
+  /** Set once connected (or at once for a client given to the builder); the hot path reads only this. */
+  #runner: ScriptRunner | null;
+  /** The client this backend created and must close; never a client it was given. */
+  #ownedClient: IoredisClient | null = null;
+  #connecting: Promise<ScriptRunner> | null = null;
+  #closed = false;
+
+  /** @internal Use {@link RedisBackend.builder}. */
+  constructor(builder: RedisBackendBuilder, mode: ConnectionMode | null, client: IoredisClient | null) {
+    this.#label = builder.settings.label;
+    this.#keyFormat = builder.settings.keyFormat;
+    this.#format = builder.settings.valueFormat;
+    this.#compressor = builder.settings.compressor;
+    this.#mode = mode;
+    this.#settings = builder.clientSettings();
+    this.#runner = client === null ? null : new IoredisScriptRunner(client);
+  }
+
+  /**
+   * Starts a builder with every option at its default.
+   *
+   * # Examples
+   * ```ts
+   * const backend = RedisBackend.builder()
+   *   .connection(ConnectionMode.single('redis://localhost:6379'))
+   *   .label('sessions')
+   *   .valueFormat(new JsonFormat())
+   *   .compressor(new ZstdCompressor())
+   *   .responseTimeout(250)
+   *   .build();
+   * ```
+   */
+  static builder(): RedisBackendBuilder {
+    return new RedisBackendBuilder();
+  }
+
+  /** The label that names this backend in metrics and logs. Default `'redis'`. */
+  label(): string {
+    return this.#label;
+  }
+
+  /** The key format in use. */
+  keyFormat(): CacheKeyFormat {
+    return this.#keyFormat;
+  }
+
+  /** The value format the typed layer uses. */
+  valueFormat(): Format {
+    return this.#format;
+  }
+
+  /** The compressor the typed layer uses. */
+  compressor(): Compressor {
+    return this.#compressor;
+  }
+
+  /**
+   * Reads the entry at `key` as stored bytes, or `null` when there is none (or it expired).
+   * `expire` is `now + PTTL`; `stale` is exact. One round trip, one atomic script.
+   *
+   * Rejects with `ForeignDataError` when the key holds something that is not a cache entry.
+   */
+  async read(key: CacheKey): Promise<CacheValue<Buffer> | null> {
+    const reply = await this.#fetch(key, 'read');
+    return reply === null ? null : new CacheValue(reply[0], expireFromPttl(reply[2]), staleFromReply(reply[1]));
+  }
+
+  /**
+   * Replaces the entry at `key` atomically: afterwards it holds exactly `value.data`, `value.stale`
+   * (if any) and a TTL of `value.expire - now` (none when `expire` is `null`). An `expire` that is not
+   * in the future stores nothing and removes any existing entry.
+   *
+   * Rejects with `InvalidValueError` (nothing sent) for an invalid date or data that is not a Buffer or
+   * is larger than 512 MiB, and with `ForeignDataError` (nothing changed) when the key holds something
+   * that is not a cache entry.
+   */
+  async write(key: CacheKey, value: CacheValue<Buffer>): Promise<void> {
+    await this.#store(key, value.data, value.expire, value.stale, 'write');
+  }
+
+  /**
+   * Removes the entry at `key`: `{ kind: 'deleted', count: 1 }`, or `{ kind: 'missing' }` when there
+   * was none. Rejects with `ForeignDataError` (nothing deleted) when the key holds something else.
+   */
+  async remove(key: CacheKey): Promise<DeleteStatus> {
+    return this.#remove(key, 'remove');
+  }
+
+  /**
+   * Reads and decodes the entry at `key` (decompress, then deserialize), or `null` when there is none.
+   * Rejects with `CompressionError` or `FormatError`, naming the key, when the stored bytes do not
+   * decode.
+   */
+  async get<T>(key: CacheKey): Promise<CacheValue<T> | null> {
+    const reply = await this.#fetch(key, 'get');
+    if (reply === null) return null;
+    let bytes: Buffer;
+    try {
+      bytes = this.#compressor.decompress(reply[0]);
+    } catch (error) {
+      throw new CompressionError(`${this.#compressor.name} could not decompress the stored bytes`, context('get', key), { cause: error });
+    }
+    let data: T;
+    try {
+      data = this.#format.deserialize(bytes) as T;
+    } catch (error) {
+      throw new FormatError(`the stored bytes are not valid ${this.#format.name}`, context('get', key), { cause: error });
+    }
+    return new CacheValue(data, expireFromPttl(reply[2]), staleFromReply(reply[1]));
+  }
+
+  /** Encodes `value.data` (serialize, then compress) and writes it with the semantics of {@link write}. */
+  async set<T>(key: CacheKey, value: CacheValue<T>): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = this.#format.serialize(value.data);
+    } catch (error) {
+      throw new FormatError(`${this.#format.name} could not serialize the value`, context('set', key), { cause: error });
+    }
+    try {
+      bytes = this.#compressor.compress(bytes);
+    } catch (error) {
+      throw new CompressionError(`${this.#compressor.name} could not compress the value`, context('set', key), { cause: error });
+    }
+    await this.#store(key, bytes, value.expire, value.stale, 'set');
+  }
+
+  /** Removes the entry at `key`, as {@link remove}. */
+  async delete(key: CacheKey): Promise<DeleteStatus> {
+    return this.#remove(key, 'delete');
+  }
+
+  /**
+   * Closes the connection this backend opened. A client given with `.client()` is left open: it belongs
+   * to the application. Later operations reject with `ConnectionError`. Safe to call twice.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#runner = null;
+    await this.#connecting?.catch(() => undefined);
+    const client = this.#ownedClient;
+    this.#ownedClient = null;
+    if (client === null) return;
+    try {
+      await client.quit();
+    } catch {
+      client.disconnect();
+    }
+  }
+
+  /** Same as {@link close}, for `await using backend = ...`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #fetch(key: CacheKey, operation: Operation): Promise<scripts.ReadReply> {
+    const redisKey = this.#encode(key, operation);
+    try {
+      return await scripts.read(this.#runner ?? (await this.#connect()), redisKey);
+    } catch (error) {
+      throw toBackendError(error, operation, key);
+    }
+  }
+
+  async #store(key: CacheKey, data: Buffer, expire: Date | null, stale: Date | null, operation: Operation): Promise<void> {
+    const redisKey = this.#encode(key, operation);
+    if (!Buffer.isBuffer(data)) {
+      throw new InvalidValueError('data must be a Buffer', context(operation, key));
+    }
+    if (data.length > MAX_VALUE_BYTES) {
+      throw new InvalidValueError(
+        `data is ${data.length} bytes, more than the ${MAX_VALUE_BYTES} Redis accepts in one value`,
+        context(operation, key),
+      );
+    }
+    const ttl = expire === null ? null : epochMillis(expire, 'expire', operation, key) - Date.now();
+    const staleMs = stale === null ? null : epochMillis(stale, 'stale', operation, key);
+    try {
+      await scripts.write(this.#runner ?? (await this.#connect()), redisKey, data, staleMs, ttl);
+    } catch (error) {
+      throw toBackendError(error, operation, key);
+    }
+  }
+
+  async #remove(key: CacheKey, operation: Operation): Promise<DeleteStatus> {
+    const redisKey = this.#encode(key, operation);
+    let count: number;
+    try {
+      count = await scripts.remove(this.#runner ?? (await this.#connect()), redisKey);
+    } catch (error) {
+      throw toBackendError(error, operation, key);
+    }
+    return count > 0 ? { kind: 'deleted', count } : MISSING;
+  }
+
+  #encode(key: CacheKey, operation: Operation): RedisKey {
+    try {
+      return this.#keyFormat.encode(key);
+    } catch (error) {
+      if (error instanceof InvalidKeyError) throw new InvalidKeyError(error.reason, { operation }, { cause: error });
+      throw new InvalidKeyError(`key format ${this.#keyFormat.name} could not encode the key`, { operation }, { cause: error });
+    }
+  }
+
+  /** Opens the connection once for all concurrent callers; a failure is not kept, so the next call retries. */
+  #connect(): Promise<ScriptRunner> {
+    if (this.#closed) return Promise.reject(new ConnectFailure('the backend is closed'));
+    return (this.#connecting ??= this.#open());
+  }
+
+  async #open(): Promise<ScriptRunner> {
+    // #runner is only null here for a backend built from a mode: a given client sets it in the constructor.
+    const mode = this.#mode as ConnectionMode;
+    const client = mode.createClient(this.#settings);
+    let lastError: unknown;
+    // Without a listener ioredis prints every connection error to the console; keep the latest for the message.
+    client.on('error', (error: unknown) => {
+      lastError = error;
+    });
+    try {
+      await connectWithin(client, this.#settings.connectionTimeout);
+    } catch (error) {
+      client.disconnect();
+      this.#connecting = null;
+      throw ConnectFailure.from(lastError ?? error, mode.describe(), this.#settings.connectionTimeout);
+    }
+    if (this.#closed) {
+      client.disconnect();
+      throw new ConnectFailure('the backend is closed');
+    }
+    this.#ownedClient = client;
+    const runner = new IoredisScriptRunner(client);
+    this.#runner = runner;
+    return runner;
+  }
+}
+
+function context(operation: Operation, key: CacheKey): { operation: Operation; key: string } {
+  return { operation, key: key.toString() };
+}
+
+function expireFromPttl(pttl: number): Date | null {
+  return pttl >= 0 ? new Date(Date.now() + pttl) : null;
+}
+
+function staleFromReply(stale: number | null): Date | null {
+  return stale === null ? null : new Date(stale);
+}
+
+/** ioredis' own connect timeout covers the TCP handshake only; this bounds TLS, AUTH and the ready check too. */
+async function connectWithin(client: IoredisClient, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([client.connect(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Configures and builds a {@link RedisBackend}. Every setter returns the builder.
+ *
+ * # Examples
+ * ```ts
+ * const backend = RedisBackend.builder()
+ *   .connection(ConnectionMode.single('redis://localhost:6379'))
+ *   .username('cache')
+ *   .password(process.env.REDIS_PASSWORD!)
+ *   .build();
+ * ```
+ */
+export class RedisBackendBuilder {
+  /** @internal */
+  readonly settings = {
+    label: DEFAULTS.label as string,
+    keyFormat: CacheKeyFormat.UrlEncoded,
+    valueFormat: new MsgpackFormat() as Format,
+    compressor: new PassthroughCompressor() as Compressor,
+  };
+  #mode: ConnectionMode | null = null;
+  #client: IoredisClient | null = null;
+  #username: string | undefined;
+  #password: string | undefined;
+  #connectionTimeout: number = DEFAULTS.connectionTimeout;
+  #responseTimeout: number | null = DEFAULTS.responseTimeout;
+  #retries: number = DEFAULTS.retries;
+  #autoPipelining = true;
+
+  /** Where to connect: `ConnectionMode.single(url)` or `ConnectionMode.cluster(urls)`. Required unless `.client()` is used. */
+  connection(mode: ConnectionMode): this {
+    this.#mode = mode;
+    return this;
+  }
+
+  /**
+   * Uses an ioredis `Redis` or `Cluster` the application already has, instead of opening a connection.
+   * `close()` leaves it open, and its own options (timeouts, retries, auto-pipelining) apply: the
+   * connection options of this builder are ignored.
+   */
+  client(existing: IoredisClient): this {
+    this.#client = existing;
+    return this;
+  }
+
+  /** ACL user name (Redis 6+). Overrides a user name in the URL. Default: none, or the URL's. */
+  username(username: string): this {
+    this.#username = username;
+    return this;
+  }
+
+  /** Password (AUTH). Overrides a password in the URL. Never appears in messages. Default: none, or the URL's. */
+  password(password: string): this {
+    this.#password = password;
+    return this;
+  }
+
+  /** Names this backend in metrics and logs. Default `'redis'`. */
+  label(label: string): this {
+    this.settings.label = label;
+    return this;
+  }
+
+  /** How cache keys become Redis keys. Default {@link CacheKeyFormat.UrlEncoded} (hitbox-compatible). */
+  keyFormat(format: CacheKeyFormat): this {
+    this.settings.keyFormat = format;
+    return this;
+  }
+
+  /** How the typed layer turns values into bytes. Default `new MsgpackFormat()`. */
+  valueFormat(format: Format): this {
+    this.settings.valueFormat = format;
+    return this;
+  }
+
+  /** How the typed layer compresses bytes. Default `new PassthroughCompressor()` (none). */
+  compressor(compressor: Compressor): this {
+    this.settings.compressor = compressor;
+    return this;
+  }
+
+  /**
+   * Longest time to open a connection (TCP, TLS, AUTH and ready check), in milliseconds; the operation
+   * that opened it then rejects with `ConnectionError` and the next one tries again. Default 10000.
+   */
+  connectionTimeout(ms: number): this {
+    this.#connectionTimeout = checkPositive('connectionTimeout', ms);
+    return this;
+  }
+
+  /**
+   * Longest wait for a reply, in milliseconds, after which the operation rejects with `TimeoutError`.
+   *
+   * # Default
+   * None: a reply is awaited as long as the connection stays up (a lost connection still fails fast).
+   *
+   * # Caveats
+   * Each operation then arms a timer, which costs some throughput. A write that timed out may still be
+   * applied by the server.
+   */
+  responseTimeout(ms: number): this {
+    this.#responseTimeout = checkPositive('responseTimeout', ms);
+    return this;
+  }
+
+  /**
+   * How many reconnection attempts an operation waits through, while the connection is down, before it
+   * rejects with `ConnectionError`. `0` fails at once. Default 3.
+   */
+  retries(count: number): this {
+    if (!Number.isInteger(count) || count < 0) {
+      throw new ConfigurationError(`retries must be a non-negative integer, got ${String(count)}`);
+    }
+    this.#retries = count;
+    return this;
+  }
+
+  /**
+   * Turns ioredis auto-pipelining of the backend's own connection on or off: with it, operations
+   * issued in the same event-loop turn share one socket write, which is much faster under concurrency.
+   * Default on.
+   */
+  autoPipelining(enabled: boolean): this {
+    this.#autoPipelining = enabled;
+    return this;
+  }
+
+  /** @internal */
+  clientSettings(): ClientSettings {
+    return {
+      username: this.#username,
+      password: this.#password,
+      connectionTimeout: this.#connectionTimeout,
+      responseTimeout: this.#responseTimeout,
+      retries: this.#retries,
+      autoPipelining: this.#autoPipelining,
+    };
+  }
+
+  /**
+   * Builds the backend. Does not connect: the first operation does.
+   * Throws `MissingConnectionModeError` when neither `.connection()` nor `.client()` was called.
+   */
+  build(): RedisBackend {
+    if (this.#mode === null && this.#client === null) throw new MissingConnectionModeError();
+    return new RedisBackend(this, this.#client === null ? this.#mode : null, this.#client);
+  }
+}

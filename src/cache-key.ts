@@ -1,0 +1,97 @@
+import { InvalidKeyError } from './errors.js';
+
+/** One `key=value` part of a {@link CacheKey}. A part without `value` encodes as `key=`. */
+export interface KeyPart {
+  readonly key: string;
+  readonly value?: string;
+}
+
+const MAX_VERSION = 0xffff_ffff;
+
+// form_urlencoded (the WHATWG application/x-www-form-urlencoded serializer that hitbox uses) keeps
+// only these bytes as they are; encodeURIComponent also keeps ! ' ( ) ~ and encodes space as %20.
+const FORM_SAFE = /^[A-Za-z0-9*\-._]*$/;
+const FORM_FIXUPS = /[!'()~]|%20/g;
+const FORM_FIXUP_TABLE: Readonly<Record<string, string>> = {
+  '!': '%21',
+  "'": '%27',
+  '(': '%28',
+  ')': '%29',
+  '~': '%7E',
+  '%20': '+',
+};
+
+function formFixup(match: string): string {
+  return FORM_FIXUP_TABLE[match] ?? match;
+}
+
+/**
+ * Encodes text exactly as Rust's `form_urlencoded::byte_serialize` does.
+ * Throws `URIError` on a lone UTF-16 surrogate, which has no UTF-8 form.
+ */
+export function formUrlEncode(text: string): string {
+  if (FORM_SAFE.test(text)) return text;
+  return encodeURIComponent(text).replace(FORM_FIXUPS, formFixup);
+}
+
+/**
+ * Identifies a cache entry: a prefix, a version and ordered `key=value` parts, as in hitbox.
+ *
+ * Part order matters and duplicate part keys are allowed: `[a=1, b=2]`, `[b=2, a=1]` and `[a=1, a=1]`
+ * are three different keys. Keys are immutable.
+ *
+ * # Caveats
+ * - `version` must be an integer from 0 to 2^32-1 (hitbox's `u32`); the constructor throws
+ *   {@link InvalidKeyError} otherwise.
+ * - Text must be well-formed UTF-16 (no lone surrogates): encoding such a key throws {@link InvalidKeyError}.
+ *
+ * # Examples
+ * ```ts
+ * const key = new CacheKey('api', 1, [
+ *   { key: 'method', value: 'GET' },
+ *   { key: 'path', value: '/users/123' },
+ *   { key: 'flag' },
+ * ]);
+ * String(key); // '_prefix=api&_version=1&method=GET&path=%2Fusers%2F123&flag='
+ * ```
+ */
+export class CacheKey {
+  readonly prefix: string;
+  readonly version: number;
+  readonly parts: readonly KeyPart[];
+  #urlEncoded: string | undefined;
+
+  constructor(prefix: string, version: number, parts: readonly KeyPart[] = []) {
+    if (!Number.isInteger(version) || version < 0 || version > MAX_VERSION) {
+      throw new InvalidKeyError(`version must be an integer from 0 to ${MAX_VERSION}, got ${String(version)}`);
+    }
+    this.prefix = prefix;
+    this.version = version;
+    this.parts = parts;
+  }
+
+  /**
+   * The hitbox-compatible form-urlencoded rendering, computed once:
+   * `_prefix=<prefix>&_version=<version>&<key>=<value or empty>...`.
+   * This is also how keys appear in error messages.
+   *
+   * Throws {@link InvalidKeyError} when some text holds a lone surrogate.
+   */
+  toString(): string {
+    return (this.#urlEncoded ??= this.#encodeUrl());
+  }
+
+  #encodeUrl(): string {
+    try {
+      let out = `_prefix=${formUrlEncode(this.prefix)}&_version=${this.version}`;
+      for (const part of this.parts) {
+        out += `&${formUrlEncode(part.key)}=${part.value === undefined ? '' : formUrlEncode(part.value)}`;
+      }
+      return out;
+    } catch (error) {
+      throw new InvalidKeyError('key text is not well-formed UTF-16 (it holds a lone surrogate)', undefined, {
+        cause: error,
+      });
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/** Freshness of a cached value at a given moment; see {@link CacheValue.cacheState}. */
+export type CacheState = 'actual' | 'stale' | 'expired';
+
+/**
+ * A cached value with its lifetime, as in hitbox: `data`, an optional `expire` time (the entry is gone
+ * after it) and an optional `stale` time (the entry is still served after it, but should be refreshed).
+ *
+ * # Default
+ * `expire` and `stale` are `null`: the entry never expires and never goes stale.
+ *
+ * # Caveats
+ * Read back from Redis, `expire` is `now + PTTL` at the moment the reply arrived, so it can differ from
+ * the written time by the round trip (a few milliseconds); `stale` is exact to the millisecond.
+ *
+ * # Examples
+ * ```ts
+ * const now = Date.now();
+ * const value = new CacheValue(Buffer.from('hello'), new Date(now + 60_000), new Date(now + 30_000));
+ * value.ttl();        // about 60000
+ * value.cacheState(); // 'actual'
+ * ```
+ */
+export class CacheValue<T> {
+  readonly data: T;
+  readonly expire: Date | null;
+  readonly stale: Date | null;
+
+  constructor(data: T, expire: Date | null = null, stale: Date | null = null) {
+    this.data = data;
+    this.expire = expire;
+    this.stale = stale;
+  }
+
+  /** Milliseconds from `now` until `expire` (0 once passed), or `null` when the value never expires. */
+  ttl(now: number = Date.now()): number | null {
+    return this.expire === null ? null : Math.max(0, this.expire.getTime() - now);
+  }
+
+  /**
+   * `'expired'` once `expire` is reached, else `'stale'` once `stale` is reached, else `'actual'`.
+   */
+  cacheState(now: Date = new Date()): CacheState {
+    const at = now.getTime();
+    if (this.expire !== null && this.expire.getTime() <= at) return 'expired';
+    if (this.stale !== null && this.stale.getTime() <= at) return 'stale';
+    return 'actual';
+  }
+}

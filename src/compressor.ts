@@ -1,0 +1,167 @@
+import { createRequire } from 'node:module';
+import * as zlib from 'node:zlib';
+
+import { ConfigurationError } from './errors.js';
+
+/**
+ * Compresses values before they are stored and decompresses them when read. Implement it for a codec of
+ * your own. Errors it throws reach the caller as `CompressionError`, with the key.
+ *
+ * # Caveats
+ * Calls are synchronous, on the event loop: for values of many kilobytes prefer fast levels.
+ */
+export interface Compressor {
+  /** Stable name, for logs and diagnostics. */
+  readonly name: string;
+  compress(data: Buffer): Buffer;
+  decompress(data: Buffer): Buffer;
+}
+
+/**
+ * Stores bytes as they are.
+ *
+ * # Default
+ * The default compressor.
+ */
+export class PassthroughCompressor implements Compressor {
+  readonly name = 'passthrough';
+
+  compress(data: Buffer): Buffer {
+    return data;
+  }
+
+  decompress(data: Buffer): Buffer {
+    return data;
+  }
+}
+
+/**
+ * gzip (RFC 1952) via Node's zlib.
+ *
+ * # Default
+ * Level 6.
+ *
+ * # Examples
+ * ```ts
+ * RedisBackend.builder().compressor(new GzipCompressor(1));
+ * ```
+ */
+export class GzipCompressor implements Compressor {
+  readonly name = 'gzip';
+  readonly #options: zlib.ZlibOptions;
+
+  constructor(readonly level = 6) {
+    this.#options = { level };
+  }
+
+  compress(data: Buffer): Buffer {
+    return zlib.gzipSync(data, this.#options);
+  }
+
+  decompress(data: Buffer): Buffer {
+    return zlib.gunzipSync(data);
+  }
+}
+
+/**
+ * Brotli via Node's zlib.
+ *
+ * # Default
+ * Quality 4: Brotli's own default (11) is far too slow for a cache on the request path.
+ *
+ * # Examples
+ * ```ts
+ * RedisBackend.builder().compressor(new BrotliCompressor(5));
+ * ```
+ */
+export class BrotliCompressor implements Compressor {
+  readonly name = 'brotli';
+  readonly #options: zlib.BrotliOptions;
+
+  constructor(readonly quality = 4) {
+    this.#options = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality } };
+  }
+
+  compress(data: Buffer): Buffer {
+    return zlib.brotliCompressSync(data, this.#options);
+  }
+
+  decompress(data: Buffer): Buffer {
+    return zlib.brotliDecompressSync(data);
+  }
+}
+
+interface ZstdCodec {
+  compress(data: Buffer, level: number): Buffer;
+  decompress(data: Buffer): Buffer;
+}
+
+// Node's zlib has zstd from 22.15 on; older Node needs the optional native package.
+type ZlibWithZstd = typeof zlib & {
+  zstdCompressSync?: (data: Buffer, options: { params: Record<number, number> }) => Buffer;
+  zstdDecompressSync?: (data: Buffer) => Buffer;
+  constants: { ZSTD_c_compressionLevel?: number };
+};
+
+function loadZstd(): ZstdCodec {
+  const z = zlib as ZlibWithZstd;
+  const levelParam = z.constants.ZSTD_c_compressionLevel;
+  if (z.zstdCompressSync && z.zstdDecompressSync && levelParam !== undefined) {
+    const compress = z.zstdCompressSync;
+    return {
+      compress: (data, level) => compress(data, { params: { [levelParam]: level } }),
+      decompress: z.zstdDecompressSync,
+    };
+  }
+  try {
+    const napi = createRequire(import.meta.url)('zstd-napi') as {
+      compress(data: Buffer, params: { compressionLevel: number }): Buffer;
+      decompress(data: Buffer): Buffer;
+    };
+    return {
+      compress: (data, level) => napi.compress(data, { compressionLevel: level }),
+      decompress: (data) => napi.decompress(data),
+    };
+  } catch (error) {
+    throw new ConfigurationError(
+      `ZstdCompressor needs zstd, which Node.js ${process.versions.node}'s zlib lacks (it has it from 22.15): ` +
+        'install the optional package zstd-napi (npm install zstd-napi)',
+      { cause: error },
+    );
+  }
+}
+
+let zstd: ZstdCodec | undefined;
+
+/**
+ * Zstandard: writes standard zstd frames (magic `28 B5 2F FD`), readable by any zstd tool.
+ * Uses Node's zlib where it has zstd (Node.js 22.15 and later), else the optional package `zstd-napi`.
+ *
+ * # Default
+ * Level 3.
+ *
+ * # Caveats
+ * On Node.js older than 22.15 without `zstd-napi` installed, the constructor throws a
+ * `ConfigurationError` that says to `npm install zstd-napi`.
+ *
+ * # Examples
+ * ```ts
+ * RedisBackend.builder().compressor(new ZstdCompressor(1));
+ * ```
+ */
+export class ZstdCompressor implements Compressor {
+  readonly name = 'zstd';
+  readonly #codec: ZstdCodec;
+
+  constructor(readonly level = 3) {
+    this.#codec = zstd ??= loadZstd();
+  }
+
+  compress(data: Buffer): Buffer {
+    return this.#codec.compress(data, this.level);
+  }
+
+  decompress(data: Buffer): Buffer {
+    return this.#codec.decompress(data);
+  }
+}

@@ -1,0 +1,72 @@
+import type { CacheKey } from './cache-key.js';
+import {
+  AuthenticationError,
+  BackendError,
+  ConnectionError,
+  ForeignDataError,
+  ScriptError,
+  TimeoutError,
+  type ErrorContext,
+  type Operation,
+} from './errors.js';
+
+/**
+ * Why the lazy connection could not be opened. Internal: {@link toBackendError} turns it into a
+ * `ConnectionError` or `AuthenticationError` that also names the operation and key that needed it.
+ */
+export class ConnectFailure extends Error {
+  constructor(
+    readonly reason: string,
+    readonly authentication = false,
+    options?: { cause?: unknown },
+  ) {
+    super(reason, options);
+  }
+
+  /** Describes `error` (the client's last connection error) for the redacted address `where`. */
+  static from(error: unknown, where: string, timeoutMs: number): ConnectFailure {
+    const detail = error instanceof Error ? error.message : String(error);
+    if (isAuthenticationReply(detail)) {
+      return new ConnectFailure(`${where} refused the credentials: ${detail}`, true, { cause: error });
+    }
+    const why = detail.startsWith('no connection within') ? `no connection within ${timeoutMs} ms` : detail;
+    return new ConnectFailure(`could not connect to ${where}: ${why}`, false, { cause: error });
+  }
+}
+
+function isAuthenticationReply(message: string): boolean {
+  return message.startsWith('WRONGPASS') || message.startsWith('NOAUTH') || message.includes('invalid password');
+}
+
+// Prefixes the scripts put on their own error replies.
+const FOREIGN_DATA = 'FOREIGN_DATA ';
+
+/**
+ * Maps whatever an operation threw to the matching {@link BackendError}, naming `operation` and `key`.
+ * Runs only on failures, so it may take its time to be precise.
+ */
+export function toBackendError(error: unknown, operation: Operation, key: CacheKey): BackendError {
+  if (error instanceof BackendError) return error;
+  const context: ErrorContext = { operation, key: key.toString() };
+  if (error instanceof ConnectFailure) {
+    return error.authentication
+      ? new AuthenticationError(error.reason, context, { cause: error.cause })
+      : new ConnectionError(error.reason, context, { cause: error.cause });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && error.name === 'ReplyError') {
+    if (message.startsWith(FOREIGN_DATA)) {
+      return new ForeignDataError(
+        `${message.slice(FOREIGN_DATA.length)}; it was left untouched`,
+        context,
+        { cause: error },
+      );
+    }
+    if (isAuthenticationReply(message)) return new AuthenticationError(`Redis refused the credentials: ${message}`, context, { cause: error });
+    return new ScriptError(message, context, { cause: error });
+  }
+  if (message === 'Command timed out') {
+    return new TimeoutError('no reply within the response timeout', context, { cause: error });
+  }
+  return new ConnectionError(`the connection failed: ${message}`, context, { cause: error });
+}

@@ -1,0 +1,158 @@
+/**
+ * Every error the backend throws is a {@link BackendError}; its `code` names the subclass, so a
+ * `switch (error.code)` over {@link BackendErrorCode} is exhaustive.
+ *
+ * Messages say what failed and for which key (rendered readably, long keys shortened), and never
+ * contain a password: URLs are redacted before they reach a message.
+ *
+ * @module
+ */
+
+/** The operation an error happened in. `connect` is the lazy connection opened by the first operation. */
+export type Operation = 'read' | 'write' | 'remove' | 'get' | 'set' | 'delete' | 'connect';
+
+/** Discriminant of every concrete {@link BackendError} subclass. */
+export type BackendErrorCode =
+  | 'CONNECTION'
+  | 'AUTHENTICATION'
+  | 'TIMEOUT'
+  | 'FORMAT'
+  | 'COMPRESSION'
+  | 'SCRIPT'
+  | 'FOREIGN_DATA'
+  | 'INVALID_KEY'
+  | 'INVALID_VALUE'
+  | 'CONFIGURATION'
+  | 'MISSING_CONNECTION_MODE';
+
+/** Where an error happened: the operation and, when there is one, the key (already rendered). */
+export interface ErrorContext {
+  readonly operation: Operation;
+  readonly key?: string;
+}
+
+const MAX_RENDERED_KEY = 200;
+
+/**
+ * Renders a key for a message: as is up to 200 characters, then shortened with its full length noted,
+ * so that a megabyte-long key cannot flood a log.
+ */
+export function renderKey(key: string): string {
+  return key.length <= MAX_RENDERED_KEY ? key : `${key.slice(0, MAX_RENDERED_KEY)}… (${key.length} chars)`;
+}
+
+function describe(context: ErrorContext | undefined, reason: string): string {
+  if (context === undefined) return reason;
+  const where = context.key === undefined ? context.operation : `${context.operation} of key ${renderKey(context.key)}`;
+  return `${where} failed: ${reason}`;
+}
+
+/**
+ * Base class of every error the backend throws.
+ *
+ * # Examples
+ * ```ts
+ * try { await backend.read(key); } catch (error) {
+ *   if (error instanceof BackendError && error.code === 'TIMEOUT') metrics.cacheTimeouts++;
+ * }
+ * ```
+ */
+export abstract class BackendError extends Error {
+  /** Which subclass this is. */
+  abstract readonly code: BackendErrorCode;
+  /** The operation that failed, when the error comes from one. */
+  readonly operation: Operation | undefined;
+  /** The key the operation was for, rendered readably (see `CacheKey.toString`). */
+  readonly key: string | undefined;
+  /** Why it failed, without the operation and key prefix. */
+  readonly reason: string;
+
+  constructor(reason: string, context?: ErrorContext, options?: { cause?: unknown }) {
+    super(describe(context, reason), options);
+    this.name = new.target.name;
+    this.reason = reason;
+    this.operation = context?.operation;
+    this.key = context?.key;
+  }
+}
+
+/**
+ * Redis could not be reached, the connection was lost while the operation was in flight, or the backend
+ * is closed. The operation's effect on Redis is unknown only for a write lost in flight.
+ */
+export class ConnectionError extends BackendError {
+  readonly code: 'CONNECTION' | 'AUTHENTICATION' = 'CONNECTION';
+}
+
+/** Redis refused the credentials (wrong user or password, or a user that is disabled). */
+export class AuthenticationError extends ConnectionError {
+  override readonly code = 'AUTHENTICATION' as const;
+}
+
+/**
+ * Redis did not answer within the response timeout.
+ *
+ * # Caveats
+ * The command may still run on the server after the caller gave up: a timed-out write may or may not
+ * have been applied (it is then applied whole, never half).
+ */
+export class TimeoutError extends BackendError {
+  readonly code = 'TIMEOUT' as const;
+}
+
+/** The value format could not serialize a value, or the stored bytes are not valid for it. */
+export class FormatError extends BackendError {
+  readonly code = 'FORMAT' as const;
+}
+
+/** The compressor could not compress a value, or the stored bytes are not a valid frame for it. */
+export class CompressionError extends BackendError {
+  readonly code = 'COMPRESSION' as const;
+}
+
+/**
+ * Redis refused to run a script or the script failed: out of memory (`OOM`), no permission (`NOPERM`),
+ * a bad argument, or an unexpected reply. `serverMessage` holds the server's own words.
+ */
+export class ScriptError extends BackendError {
+  readonly code = 'SCRIPT' as const;
+  /** The error reply as the server sent it. */
+  readonly serverMessage: string;
+
+  constructor(serverMessage: string, context?: ErrorContext, options?: { cause?: unknown }) {
+    super(`Redis replied with an error: ${serverMessage}`, context, options);
+    this.serverMessage = serverMessage;
+  }
+}
+
+/**
+ * The key holds something that is not a cache entry: another Redis type, or a hash without field `d`.
+ * The backend never reads, overwrites or deletes such data; the key is left as it was.
+ */
+export class ForeignDataError extends BackendError {
+  readonly code = 'FOREIGN_DATA' as const;
+}
+
+/** A cache key that cannot be encoded: a version that is not a 32-bit unsigned integer, or malformed text. */
+export class InvalidKeyError extends BackendError {
+  readonly code = 'INVALID_KEY' as const;
+}
+
+/** A value that cannot be stored: data that is not bytes, an invalid date, or data larger than Redis accepts. */
+export class InvalidValueError extends BackendError {
+  readonly code = 'INVALID_VALUE' as const;
+}
+
+/** A builder option or connection URL that is not valid. Thrown synchronously, before anything connects. */
+export class ConfigurationError extends BackendError {
+  readonly code: 'CONFIGURATION' | 'MISSING_CONNECTION_MODE' = 'CONFIGURATION';
+}
+
+/** `build()` was called with neither `.connection(mode)` nor `.client(existing)`. */
+export class MissingConnectionModeError extends ConfigurationError {
+  override readonly code = 'MISSING_CONNECTION_MODE' as const;
+
+  constructor() {
+    super('no connection: call .connection(ConnectionMode.single(url)) or .client(existingClient) before .build()');
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * redis-lua-cache: a Redis cache backend whose every storage operation is an atomic Lua script.
+ *
+ * # Examples
+ * ```ts
+ * import { CacheKey, CacheValue, ConnectionMode, RedisBackend } from 'redis-lua-cache';
+ *
+ * const backend = RedisBackend.builder().connection(ConnectionMode.single('redis://localhost:6379')).build();
+ * const key = new CacheKey('api', 1, [{ key: 'path', value: '/users/123' }]);
+ * await backend.set(key, new CacheValue({ id: 123 }, new Date(Date.now() + 60_000)));
+ * console.log(await backend.get(key));
+ * await backend.close();
+ * ```
+ *
+ * @module
+ */
+export { RedisBackend, RedisBackendBuilder, MAX_VALUE_BYTES, type DeleteStatus } from './backend.js';
+export { CacheKey, type KeyPart } from './cache-key.js';
+export { CacheValue, type CacheState } from './cache-value.js';
+export {
+  BrotliCompressor,
+  GzipCompressor,
+  PassthroughCompressor,
+  ZstdCompressor,
+  type Compressor,
+} from './compressor.js';
+export { ConnectionMode, SingleConnectionMode, ClusterConnectionMode } from './connection.js';
+export {
+  AuthenticationError,
+  BackendError,
+  CompressionError,
+  ConfigurationError,
+  ConnectionError,
+  ForeignDataError,
+  FormatError,
+  InvalidKeyError,
+  InvalidValueError,
+  MissingConnectionModeError,
+  ScriptError,
+  TimeoutError,
+  type BackendErrorCode,
+  type ErrorContext,
+  type Operation,
+} from './errors.js';
+export { JsonFormat, MsgpackFormat, type Format } from './format.js';
+export { IoredisScriptRunner, type IoredisClient } from './ioredis-runner.js';
+export { CacheKeyFormat } from './key-format.js';
+export type { RedisKey, ScriptArgument, ScriptDefinition, ScriptRunner } from './scripting.js';
+export { allScripts } from '../generated/index.js';

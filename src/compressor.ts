@@ -126,6 +126,7 @@ function loadZstd(): ZstdCodec {
     throw new ConfigurationError(
       `ZstdCompressor needs zstd, which Node.js ${process.versions.node}'s zlib lacks (it has it from 22.15): ` +
         'install the optional package zstd-napi (npm install zstd-napi)',
+      undefined,
       { cause: error },
     );
   }

@@ -1,0 +1,66 @@
+import { createServer } from 'node:net';
+
+import { Redis } from 'ioredis';
+import { RedisMemoryServer } from 'redis-memory-server';
+
+/** A redis-server process of the test's own, on a free port (never the shared one on 6379). */
+export interface RedisUnderTest {
+  readonly host: string;
+  readonly port: number;
+  /** `redis://host:port`. */
+  readonly url: string;
+  /** A plain ioredis client for inspecting the server (INFO, TYPE, ...) behind the backend's back. */
+  readonly admin: Redis;
+  /** Stops the server and the admin client. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a redis-server through redis-memory-server (the system binary, see package.json), with extra
+ * command-line `args` such as `['--requirepass', 'secret']`.
+ */
+export async function startRedis(options: { args?: string[]; port?: number; adminPassword?: string } = {}): Promise<RedisUnderTest> {
+  const server = await RedisMemoryServer.create({
+    instance: { args: ['--save', '', '--appendonly', 'no', ...(options.args ?? [])], ...(options.port ? { port: options.port } : {}) },
+  });
+  const host = await server.getHost();
+  const port = await server.getPort();
+  const admin = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 1, ...(options.adminPassword ? { password: options.adminPassword } : {}) });
+  admin.on('error', () => undefined);
+  await admin.connect();
+  return {
+    host,
+    port,
+    url: `redis://${host}:${port}`,
+    admin,
+    async stop() {
+      admin.disconnect();
+      await server.stop();
+    },
+  };
+}
+
+/** A loopback port nothing listens on (bound, then released). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Reads one numeric field of `INFO <section>`. */
+export async function infoField(admin: Redis, section: string, field: string): Promise<number> {
+  const info = await admin.info(section);
+  const match = new RegExp(`^${field}:(\\d+)`, 'm').exec(info);
+  return match ? Number(match[1]) : 0;
+}
+
+/** Calls per command from `INFO commandstats`, e.g. `{ evalsha: 12, eval_ro: 1 }`. */
+export async function commandCalls(admin: Redis): Promise<Record<string, number>> {
+  const info = await admin.info('commandstats');
+  const calls: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([a-z_|]+):calls=(\d+)/gm)) calls[match[1] as string] = Number(match[2]);
+  return calls;
+}

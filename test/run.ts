@@ -1,0 +1,65 @@
+/**
+ * Runs every `test/*.test.ts` file in a process of its own (a crash or a leaked handle in one file cannot
+ * hide the others), adds up uvu's per-file summaries and ends with the line CI counts:
+ * `N passed, M failed`. A file that dies before printing its summary counts as one failure.
+ *
+ * Usage: `npm test`, or `npm test -- conformance` to run only files whose name contains "conformance".
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const testDir = dirname(fileURLToPath(import.meta.url));
+const filters = process.argv.slice(2);
+const files = readdirSync(testDir)
+  .filter((name) => name.endsWith('.test.ts') && (filters.length === 0 || filters.some((f) => name.includes(f))))
+  .sort();
+
+const FILE_TIMEOUT_MS = 240_000;
+
+interface FileResult {
+  passed: number;
+  failed: number;
+  crashed: boolean;
+}
+
+function runFile(file: string): Promise<FileResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(testDir, file)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      process.stdout.write(chunk);
+    });
+    const timer = setTimeout(() => {
+      console.log(`\n${file}: still running after ${FILE_TIMEOUT_MS / 1000} s, killed`);
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
+      const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
+      const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
+      const summarized = /Total:\s+\d+/.test(output);
+      const failed = total - passed - skipped;
+      const crashed = !summarized || (code !== 0 && failed === 0);
+      resolve({ passed, failed: failed + (crashed ? 1 : 0), crashed });
+    });
+  });
+}
+
+let passed = 0;
+let failed = 0;
+for (const file of files) {
+  console.log(`\n# ${file}`);
+  const result = await runFile(file);
+  if (result.crashed) console.log(`${file}: exited without a clean uvu summary (counted as a failure)`);
+  passed += result.passed;
+  failed += result.failed;
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exitCode = failed === 0 && files.length > 0 ? 0 : 1;

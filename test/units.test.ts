@@ -1,0 +1,155 @@
+/** Pure parts, no Redis: key encoding, values, formats, compressors, connection URLs, builder checks. */
+import { inspect } from 'node:util';
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import {
+  BrotliCompressor,
+  CacheKey,
+  CacheKeyFormat,
+  CacheValue,
+  ConfigurationError,
+  ConnectionMode,
+  GzipCompressor,
+  InvalidKeyError,
+  JsonFormat,
+  MissingConnectionModeError,
+  MsgpackFormat,
+  RedisBackend,
+  ZstdCompressor,
+} from '../src/index.js';
+
+test('UrlEncoded produces the bytes hitbox produces', () => {
+  const key = new CacheKey('api', 1, [
+    { key: 'method', value: 'GET' },
+    { key: 'path', value: '/users/123' },
+    { key: 'flag' },
+  ]);
+  assert.is(CacheKeyFormat.UrlEncoded.encode(key), '_prefix=api&_version=1&method=GET&path=%2Fusers%2F123&flag=');
+});
+
+test('UrlEncoded follows form_urlencoded byte for byte', () => {
+  const key = new CacheKey('p x', 4294967295, [
+    { key: 'q', value: "a b!'()~*-._é✓&=+%" },
+    { key: '', value: '' },
+    { key: '😀' },
+  ]);
+  assert.is(
+    String(key),
+    "_prefix=p+x&_version=4294967295&q=a+b%21%27%28%29%7E*-._%C3%A9%E2%9C%93%26%3D%2B%25&=&%F0%9F%98%80=",
+  );
+});
+
+test('CacheKey refuses a version that is not a u32', () => {
+  for (const version of [-1, 1.5, 2 ** 32, Number.NaN]) {
+    assert.throws(() => new CacheKey('p', version, []), (e: unknown) => e instanceof InvalidKeyError);
+  }
+});
+
+test('a lone surrogate is an InvalidKeyError in both formats', () => {
+  const key = new CacheKey('p', 1, [{ key: 'bad', value: '\ud800' }]);
+  for (const format of [CacheKeyFormat.UrlEncoded, CacheKeyFormat.Compact]) {
+    assert.throws(() => format.encode(key), (e: unknown) => e instanceof InvalidKeyError);
+  }
+});
+
+test('Compact is shorter, starts with its marker and keeps distinct keys distinct', () => {
+  const keys = [
+    new CacheKey('api', 1, [{ key: 'flag' }]),
+    new CacheKey('api', 1, [{ key: 'flag', value: '' }]),
+    new CacheKey('api', 1, [{ key: 'a', value: '1' }, { key: 'b', value: '2' }]),
+    new CacheKey('api', 1, [{ key: 'b', value: '2' }, { key: 'a', value: '1' }]),
+    new CacheKey('api', 1, [{ key: 'a', value: '1' }, { key: 'a', value: '1' }]),
+    new CacheKey('api', 1, [{ key: 'a', value: '1' }]),
+    new CacheKey('api', 2, [{ key: 'a', value: '1' }]),
+    new CacheKey('ap', 1, [{ key: 'ia', value: '1' }]),
+    new CacheKey('api', 1, [{ key: 'a1' }]),
+    new CacheKey('api', 300, [{ key: 'é', value: 'x'.repeat(200) }]),
+  ];
+  const encoded = keys.map((key) => CacheKeyFormat.Compact.encode(key) as Buffer);
+  assert.is(new Set(encoded.map((buffer) => buffer.toString('hex'))).size, keys.length);
+  for (const [i, buffer] of encoded.entries()) {
+    assert.is(buffer[0], 0xcb);
+    assert.ok(buffer.length < String(keys[i]).length);
+  }
+  // Pinned layout, as documented in key-format.ts.
+  assert.is(encoded[0]?.toString('hex'), 'cb' + '01' + '03' + Buffer.from('api').toString('hex') + '04' + Buffer.from('flag').toString('hex') + '00');
+  // Encoding must not depend on the shared scratch buffer's previous contents.
+  assert.is(CacheKeyFormat.Compact.encode(keys[0] as CacheKey).toString('hex'), encoded[0]?.toString('hex'));
+});
+
+test('Compact handles keys larger than its scratch buffer', () => {
+  const key = new CacheKey('big', 1, [{ key: 'v', value: 'é'.repeat(100_000) }]);
+  const encoded = CacheKeyFormat.Compact.encode(key) as Buffer;
+  assert.is(encoded.length, 1 + 1 + 1 + 3 + 1 + 1 + 3 + 200_000);
+});
+
+test('CacheValue: ttl and cacheState', () => {
+  const now = Date.now();
+  const value = new CacheValue('x', new Date(now + 10_000), new Date(now + 5_000));
+  assert.is(value.ttl(now), 10_000);
+  assert.is(value.cacheState(new Date(now)), 'actual');
+  assert.is(value.cacheState(new Date(now + 5_000)), 'stale');
+  assert.is(value.cacheState(new Date(now + 10_000)), 'expired');
+  assert.is(value.ttl(now + 20_000), 0);
+  const forever = new CacheValue('x');
+  assert.is(forever.ttl(), null);
+  assert.is(forever.cacheState(new Date(now + 1e12)), 'actual');
+});
+
+test('MsgpackFormat keeps Buffers and Dates; JsonFormat refuses what JSON cannot hold', () => {
+  const msgpack = new MsgpackFormat();
+  const value = { b: Buffer.from([0, 255]), d: new Date(1_700_000_000_123), s: 'x' };
+  const back = msgpack.deserialize(msgpack.serialize(value)) as typeof value;
+  assert.equal(Buffer.from(back.b), value.b);
+  assert.is(back.d.getTime(), value.d.getTime());
+  const json = new JsonFormat();
+  assert.is(json.serialize({ a: 1 }).toString(), '{"a":1}');
+  assert.throws(() => json.serialize(undefined));
+  assert.throws(() => json.deserialize(Buffer.from('{not json')));
+});
+
+test('compressors write their standard frames and round-trip', () => {
+  const data = Buffer.from('cache '.repeat(1000));
+  const gzip = new GzipCompressor().compress(data);
+  assert.equal([...gzip.subarray(0, 2)], [0x1f, 0x8b]);
+  assert.ok(gzip.length < data.length / 10);
+  const zstd = new ZstdCompressor();
+  const frame = zstd.compress(data);
+  assert.equal([...frame.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd]);
+  assert.equal(zstd.decompress(frame), data);
+  const brotli = new BrotliCompressor();
+  assert.equal(brotli.decompress(brotli.compress(data)), data);
+  assert.throws(() => zstd.decompress(frame.subarray(0, frame.length - 3)));
+});
+
+test('connection URLs: parsed, validated, and never shown with their password', () => {
+  const mode = ConnectionMode.single('redis://alice:s3cr%40t@localhost:6380/2');
+  assert.is(mode.describe(), 'redis://alice:***@localhost:6380/2');
+  assert.not.ok(String(mode).includes('s3cr'));
+  assert.not.ok(inspect(mode, { depth: 10, showHidden: true }).includes('s3cr'));
+  assert.not.ok(inspect(ConnectionMode.cluster(['redis://:pw-123@h:1']), { depth: 10 }).includes('pw-123'));
+  for (const bad of ['http://localhost', 'redis://localhost/notadb', 'not a url :pw-123@']) {
+    assert.throws(
+      () => ConnectionMode.single(bad),
+      (e: unknown) => e instanceof ConfigurationError && !(e as Error).message.includes('pw-123'),
+    );
+  }
+  assert.throws(() => ConnectionMode.cluster([]), (e: unknown) => e instanceof ConfigurationError);
+  assert.throws(() => mode.exponentBase(0), (e: unknown) => e instanceof ConfigurationError);
+});
+
+test('builder: build() needs a connection; option values are checked', () => {
+  assert.throws(() => RedisBackend.builder().build(), (e: unknown) => e instanceof MissingConnectionModeError);
+  assert.throws(() => RedisBackend.builder().responseTimeout(0), (e: unknown) => e instanceof ConfigurationError);
+  assert.throws(() => RedisBackend.builder().connectionTimeout(Number.NaN), (e: unknown) => e instanceof ConfigurationError);
+  assert.throws(() => RedisBackend.builder().retries(-1), (e: unknown) => e instanceof ConfigurationError);
+  const backend = RedisBackend.builder().connection(ConnectionMode.single('redis://localhost:1')).build();
+  assert.is(backend.label(), 'redis');
+  assert.is(backend.keyFormat(), CacheKeyFormat.UrlEncoded);
+  assert.is(backend.valueFormat().name, 'msgpack');
+  assert.is(backend.compressor().name, 'passthrough');
+});
+
+test.run();

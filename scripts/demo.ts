@@ -15,7 +15,7 @@ const log = (step: string, detail: unknown = ''): void => {
 let embedded: RedisMemoryServer | undefined;
 let url = process.env.REDIS_URL;
 if (url === undefined) {
-  embedded = await RedisMemoryServer.create();
+  embedded = await RedisMemoryServer.create({ instance: { args: ['--save', '', '--appendonly', 'no'] } });
   url = `redis://${await embedded.getHost()}:${await embedded.getPort()}`;
   log('started an embedded redis-server', url);
 } else {

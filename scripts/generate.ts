@@ -1,0 +1,66 @@
+/**
+ * Generates `generated/<name>.ts` for every `lua/<name>.lua`, plus `generated/index.ts`.
+ *
+ * Usage: `tsx scripts/generate.ts [--check]`. With `--check` it writes nothing and fails when
+ * `generated/` differs from what it would write. Either way it fails on any header error.
+ *
+ * @module
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { emitAll, findOutdated, writeGenerated, type OutdatedFile } from './emit-wrappers.js';
+import { formatDiagnostic, parseScripts } from './lua-header.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const luaDirectory = `${root}lua`;
+const generatedDirectory = `${root}generated`;
+
+function main(argv: readonly string[]): number {
+  const check = argv.includes('--check');
+  const unknown = argv.filter((argument) => argument !== '--check');
+  if (unknown.length > 0) {
+    console.error(`unknown argument ${unknown.join(' ')}; usage: tsx scripts/generate.ts [--check]`);
+    return 2;
+  }
+
+  const sources = readdirSync(luaDirectory)
+    .filter((file) => file.endsWith('.lua'))
+    .sort()
+    .map((file) => ({ path: `lua/${file}`, text: readFileSync(`${luaDirectory}/${file}`, 'utf8') }));
+  const { scripts, diagnostics } = parseScripts(sources);
+  if (diagnostics.length > 0) {
+    for (const diagnostic of diagnostics) console.error(formatDiagnostic(diagnostic));
+    console.error(`${diagnostics.length} error(s) in lua/*.lua; generated/ was not ${check ? 'checked' : 'changed'}.`);
+    return 1;
+  }
+
+  const files = emitAll(scripts);
+  if (check) {
+    const outdated = findOutdated(generatedDirectory, files);
+    for (const entry of outdated) console.error(describe(entry));
+    if (outdated.length > 0) {
+      console.error('generated/ is out of date: run `npm run generate`.');
+      return 1;
+    }
+    console.log(`generated/ is up to date (${files.size} files).`);
+    return 0;
+  }
+  const changed = writeGenerated(generatedDirectory, files);
+  for (const { file, problem } of changed) {
+    console.log(`${problem === 'stale' ? 'removed' : 'wrote'} generated/${file}`);
+  }
+  console.log(`generated/: ${files.size} files, ${changed.length} changed.`);
+  return 0;
+}
+
+const PROBLEMS: Record<OutdatedFile['problem'], string> = {
+  changed: 'differs from the generator output',
+  missing: 'is missing',
+  stale: 'is not generated from any script',
+};
+
+function describe({ file, problem }: OutdatedFile): string {
+  return `generated/${file} ${PROBLEMS[problem]}`;
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,402 @@
+/**
+ * Tests of the script wrapper generator (`scripts/`): header parsing and validation, the emitted
+ * modules, and the check mode. Fixtures: `test/fixtures/generator/{good,bad}/*.lua`.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Node, Project } from 'ts-morph';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { emitAll, emitScriptModule, findOutdated, writeGenerated } from '../scripts/emit-wrappers.js';
+import {
+  formatDiagnostic,
+  parseScript,
+  parseScripts,
+  stripCommentsAndStrings,
+  type LuaSource,
+  type ScriptModel,
+} from '../scripts/lua-header.js';
+import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../src/scripting.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const fixtures = join(root, 'test/fixtures/generator');
+
+/** A fixture as the generator would see it in lua/, so diagnostics read exactly as the CLI prints them. */
+function fixture(kind: 'good' | 'bad', file: string): LuaSource {
+  return { path: `lua/${file}`, text: readFileSync(join(fixtures, kind, file), 'utf8') };
+}
+
+function parseGood(file: string): ScriptModel {
+  const result = parseScript(fixture('good', file));
+  assert.equal(result.diagnostics.map(formatDiagnostic), []);
+  return result.script!;
+}
+
+function errorsOf(source: LuaSource): string[] {
+  return parseScript(source).diagnostics.map(formatDiagnostic);
+}
+
+function sha1(text: string): string {
+  return createHash('sha1').update(text, 'utf8').digest('hex');
+}
+
+/** The value of the `source` property of the emitted definition, as TypeScript reads the literal. */
+function emittedSource(moduleText: string): string {
+  const file = new Project({ useInMemoryFileSystem: true }).createSourceFile('emitted.ts', moduleText);
+  const initializer = file.getVariableDeclarationOrThrow((declaration) => declaration.isExported()).getInitializer();
+  if (!Node.isObjectLiteralExpression(initializer)) throw new Error('the definition is not an object literal');
+  const literal = initializer.getPropertyOrThrow('source').getLastChild();
+  if (!Node.isNoSubstitutionTemplateLiteral(literal)) throw new Error('source is not a template literal');
+  return literal.getLiteralValue();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Good fixtures: the model
+
+test('parses a header with keys, optional and union args, flags and a complex return type', () => {
+  const script = parseGood('remove_many.lua');
+  assert.is(script.name, 'remove_many');
+  assert.is(script.functionName, 'removeMany');
+  assert.is(script.definitionName, 'removeManyScript');
+  assert.is(script.replyTypeName, 'RemoveManyReply');
+  assert.equal(script.flags, ['allow-oom', 'no-cluster']);
+  assert.is(script.readOnly, false);
+  assert.equal(script.description, [
+    'Removes up to two entries and replies how many it removed.',
+    '',
+    'A second paragraph: KEYS[9] in the description is text, not a use.',
+  ]);
+  assert.equal(script.keys, [
+    { name: 'first', description: 'First entry', line: 6 },
+    { name: 'second', description: 'Second entry', line: 7 },
+  ]);
+  assert.equal(script.args, [
+    {
+      name: 'reason',
+      optional: true,
+      types: ['string', 'Buffer'],
+      tsType: 'string | Buffer | null',
+      description: 'Why the entries go; absent: no reason',
+      line: 8,
+    },
+    { name: 'limit', optional: false, types: ['integer', 'number'], tsType: 'number', description: 'Upper bound on removals', line: 9 },
+  ]);
+  assert.is(script.returnType, "[removed: number, names: (string | Buffer)[]] | 'NONE' | -1");
+});
+
+test('parses a read-only script without keys or args', () => {
+  const script = parseGood('ping.lua');
+  assert.is(script.readOnly, true);
+  assert.equal(script.flags, ['no-writes', 'allow-stale']);
+  assert.equal(script.keys, []);
+  assert.equal(script.args, []);
+  assert.is(script.returnType, "'PONG'");
+  assert.equal(script.description, ['Replies PONG: a script with neither keys nor arguments.']);
+});
+
+test('KEYS and ARGV inside comments and strings are not uses', () => {
+  const text = [
+    '#!lua',
+    '--- Mentions KEYS[1] only where Lua does not read it.',
+    '---@script quiet',
+    '---@key entry The entry',
+    '---@return number',
+    '',
+    "-- KEYS[1]",
+    "--[=[ KEYS[1] ]] KEYS[1] ]=]",
+    "local a = 'KEYS[1]' .. \"KEYS[1]\" .. [[KEYS[1]]] .. 'it\\'s KEYS[1]'",
+    'return 1',
+  ].join('\n');
+  assert.equal(errorsOf({ path: 'lua/quiet.lua', text }), [
+    'lua/quiet.lua:4: @key entry (KEYS[1]) is declared but never used',
+  ]);
+});
+
+test('stripping comments and strings keeps every line and column', () => {
+  const code = "a = 'x' -- c\nb = [==[\nKEYS[1]\n]==] --[[\n]] c = \"q\\\"\" KEYS[2]";
+  const stripped = stripCommentsAndStrings(code);
+  assert.is(stripped.length, code.length);
+  assert.equal(
+    stripped.split('\n').map((line) => line.trimEnd()),
+    ['a =', 'b =', '', '', '   c =       KEYS[2]'],
+  );
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Good fixtures: the emitted module
+
+test('emits the banner, the imports, the reply type, the definition and the wrapper', () => {
+  const source = fixture('good', 'remove_many.lua');
+  const text = emitScriptModule(parseGood('remove_many.lua'));
+  const lines = text.split('\n');
+  assert.is(
+    lines[0],
+    '// @generated by scripts/generate.ts from lua/remove_many.lua. Do not edit: change the script, then run `npm run generate`.',
+  );
+  assert.is(lines[1], "import type { RedisKey, ScriptDefinition, ScriptRunner } from '../src/scripting.js';");
+  assert.ok(
+    text.includes("export type RemoveManyReply = [removed: number, names: (string | Buffer)[]] | 'NONE' | -1;\n"),
+  );
+  assert.ok(text.includes('export const removeManyScript: ScriptDefinition = {\n'));
+  assert.ok(text.includes(`  sha1: '${sha1(source.text)}',\n  numberOfKeys: 2,\n  readOnly: false,\n};\n`));
+  assert.is(emittedSource(text), source.text);
+  assert.ok(
+    text.includes(
+      'export function removeMany(runner: ScriptRunner, first: RedisKey, second: RedisKey, reason: string | Buffer | null, limit: number): Promise<RemoveManyReply> {\n' +
+        "  return runner.run(removeManyScript, [first, second, reason === null ? '' : reason, limit]) as Promise<RemoveManyReply>;\n" +
+        '}\n',
+    ),
+  );
+  assert.ok(text.includes(" * @param reason Why the entries go; absent: no reason (null is sent as '')\n"));
+  assert.ok(text.includes(' * @param limit Upper bound on removals\n'));
+});
+
+test('a script without keys does not import RedisKey and passes an empty array', () => {
+  const text = emitScriptModule(parseGood('ping.lua'));
+  assert.ok(text.includes("\nimport type { ScriptDefinition, ScriptRunner } from '../src/scripting.js';\n"));
+  assert.ok(text.includes('  readOnly: true,\n'));
+  assert.ok(
+    text.includes(
+      'export function ping(runner: ScriptRunner): Promise<PingReply> {\n' +
+        '  return runner.run(pingScript, []) as Promise<PingReply>;\n',
+    ),
+  );
+});
+
+test('the source literal is the exact file text, CRLF, backslashes, backticks and ${ included', () => {
+  const text = '#!lua\r\n--- Tricky `text` with ${x} and \\n.\r\n---@script tricky\r\n---@return string\r\n\r\nreturn "\\\\`${"\r\n';
+  const result = parseScript({ path: 'lua/tricky.lua', text });
+  assert.equal(result.diagnostics, []);
+  const emitted = emitScriptModule(result.script!);
+  assert.is(emittedSource(emitted), text);
+  assert.ok(emitted.includes(`sha1: '${sha1(text)}'`));
+});
+
+test('the index re-exports every script and lists every definition sorted by name', () => {
+  const files = emitAll([parseGood('remove_many.lua'), parseGood('ping.lua')]);
+  assert.equal([...files.keys()], ['ping.ts', 'remove_many.ts', 'index.ts']);
+  const index = files.get('index.ts')!;
+  assert.ok(index.startsWith('// @generated by scripts/generate.ts from lua/*.lua.'));
+  assert.ok(index.includes("export * from './ping.js';\nexport * from './remove_many.js';\n"));
+  assert.ok(index.includes('export const allScripts: readonly ScriptDefinition[] = [pingScript, removeManyScript];\n'));
+});
+
+test('the emitted modules type-check with the project compiler options, and their types hold', () => {
+  const project = new Project({ tsConfigFilePath: join(root, 'tsconfig.json'), skipAddingFilesFromTsConfig: true });
+  // Virtual files only (never saved): a copy of the contract next to the emitted modules.
+  const base = join(fixtures, '.typecheck');
+  project.createSourceFile(join(base, 'src/scripting.ts'), readFileSync(join(root, 'src/scripting.ts'), 'utf8'));
+  const files = emitAll([parseGood('remove_many.lua'), parseGood('ping.lua')]);
+  for (const [name, text] of files) project.createSourceFile(join(base, 'generated', name), text);
+  project.createSourceFile(
+    join(base, 'usage.ts'),
+    [
+      "import { allScripts, ping, removeMany, type PingReply, type RemoveManyReply } from './generated/index.js';",
+      "import type { ScriptDefinition, ScriptRunner } from './src/scripting.js';",
+      'export async function use(runner: ScriptRunner): Promise<void> {',
+      "  const removed: RemoveManyReply = await removeMany(runner, 'a', Buffer.from('b'), null, 3);",
+      "  const pong: 'PONG' = await ping(runner) satisfies PingReply;",
+      '  const all: readonly ScriptDefinition[] = allScripts;',
+      '  // @ts-expect-error limit is a number and cannot be null',
+      "  await removeMany(runner, 'a', 'b', 'why', null);",
+      '  // @ts-expect-error the optional reason must still be passed',
+      "  await removeMany(runner, 'a', 'b');",
+      '  void [removed, pong, all];',
+      '}',
+    ].join('\n'),
+  );
+  const diagnostics = project.getPreEmitDiagnostics();
+  assert.is(project.formatDiagnosticsWithColorAndContext(diagnostics), '');
+});
+
+test('the wrapper passes keys then args to the runner, null optional args as empty strings', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'generator-run-'));
+  try {
+    writeGenerated(directory, emitAll([parseGood('remove_many.lua')]));
+    const module = (await import(pathToFileURL(join(directory, 'remove_many.ts')).href)) as {
+      removeMany: (runner: ScriptRunner, ...rest: unknown[]) => Promise<unknown>;
+      removeManyScript: ScriptDefinition;
+    };
+    const calls: [ScriptDefinition, ScriptArgument[]][] = [];
+    const runner: ScriptRunner = { run: async (script, keysAndArguments) => (calls.push([script, keysAndArguments]), 7) };
+    assert.is(await module.removeMany(runner, 'k1', 'k2', null, 5), 7);
+    await module.removeMany(runner, 'k1', 'k2', 'why', 0);
+    assert.is(calls[0]![0], module.removeManyScript);
+    assert.equal(calls.map(([, values]) => values), [
+      ['k1', 'k2', '', 5],
+      ['k1', 'k2', 'why', 0],
+    ]);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Bad fixtures: each error exactly as the generator prints it
+
+const badFixtures: Record<string, string[]> = {
+  'missing_shebang.lua': [
+    "lua/missing_shebang.lua:1: missing shebang: line 1 must be `#!lua` or `#!lua flags=<flag>,...`; with it, Redis 7 checks the script's flags and out-of-memory before the script starts",
+  ],
+  'unknown_flag.lua': [
+    "lua/unknown_flag.lua:1: unknown shebang flag 'fast': allowed are no-writes, allow-oom, allow-stale, no-cluster",
+  ],
+  'cross_slot.lua': [
+    'lua/cross_slot.lua:1: flag allow-cross-slot-keys is not allowed: a script that accesses keys of several hash slots cannot run in Redis Cluster',
+  ],
+  'unknown_tag.lua': ['lua/unknown_tag.lua:4: unknown tag @kye: expected @script, @key, @arg or @return'],
+  'name_mismatch.lua': [
+    "lua/name_mismatch.lua:3: @script name 'other_name' does not match the file name: expected 'name_mismatch'",
+  ],
+  'undeclared_key.lua': ['lua/undeclared_key.lua:8: KEYS[2] is used but only 1 key is declared'],
+  'unused_arg.lua': ['lua/unused_arg.lua:6: @arg ttl (ARGV[2]) is declared but never used'],
+  'dynamic_keys.lua': [
+    'lua/dynamic_keys.lua:8: dynamic KEYS access is not supported: declare every key with @key',
+    'lua/dynamic_keys.lua:9: dynamic KEYS access is not supported: declare every key with @key',
+    'lua/dynamic_keys.lua:11: dynamic ARGV access is not supported: declare every argument with @arg',
+  ],
+  'bad_arg_type.lua': [
+    "lua/bad_arg_type.lua:5: unknown @arg type 'Date' in 'Date | integer': allowed are string, number, integer, Buffer",
+  ],
+  'return_syntax.lua': ["lua/return_syntax.lua:4: @return type '[number, string' is not valid TypeScript: ',' expected."],
+  'return_date.lua': [
+    "lua/return_date.lua:4: @return type 'Date' is not allowed: a Lua script cannot reply with it (the only type reference allowed is Buffer)",
+  ],
+  'return_boolean.lua': [
+    "lua/return_boolean.lua:4: @return type 'boolean' is not allowed: Redis replies 1 for a Lua true and null for false: write 1 | null",
+  ],
+  'duplicate_name.lua': ["lua/duplicate_name.lua:5: duplicate name 'entry': already declared on line 4"],
+  'reserved_name.lua': ["lua/reserved_name.lua:5: name 'delete' is a reserved word in JavaScript"],
+  'missing_description.lua': [
+    'lua/missing_description.lua:2: missing description: start the header with `--- <what the script does>`, before the tags',
+    'lua/missing_description.lua:3: @key entry needs a description',
+  ],
+  'missing_return.lua': ['lua/missing_return.lua:4: missing @return tag: add `---@return <TypeScript type of the reply>`'],
+  'duplicate_tags.lua': [
+    'lua/duplicate_tags.lua:5: duplicate @script tag: already given on line 3',
+    'lua/duplicate_tags.lua:6: duplicate @return tag: already given on line 4',
+  ],
+};
+
+test('every bad fixture has its expected errors, and every expectation its fixture', () => {
+  assert.equal(readdirSync(join(fixtures, 'bad')).sort(), Object.keys(badFixtures).sort());
+});
+
+for (const [file, expected] of Object.entries(badFixtures)) {
+  test(`bad fixture ${file}`, () => {
+    const result = parseScript(fixture('bad', file));
+    assert.is(result.script, undefined);
+    assert.equal(result.diagnostics.map(formatDiagnostic), expected);
+  });
+}
+
+test('header errors: names, tag parts, text after tags, KEYS[0], and one bad tag not shifting the others', () => {
+  const text = [
+    '#!lua flags=',
+    '--- Has many problems.',
+    '---@script many',
+    '---@key manyScript Hides the definition',
+    '---@key',
+    '---@key runner The runner',
+    '---@arg Bad string Not camelCase',
+    '---@arg a? null Not a type',
+    '---@arg b string',
+    '--- Text after the tags.',
+    '---@return',
+    '',
+    'return { KEYS[0], KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3] }',
+  ].join('\n');
+  assert.equal(errorsOf({ path: 'lua/many.lua', text }), [
+    "lua/many.lua:4: name 'manyScript' would hide the script definition of the same name inside the wrapper",
+    'lua/many.lua:5: @key needs a name and a description: `---@key <name> <description>`',
+    "lua/many.lua:6: name 'runner' is taken by the wrapper's first parameter",
+    "lua/many.lua:7: name 'Bad' must be camelCase (^[a-z][a-zA-Z0-9]*$)",
+    "lua/many.lua:8: unknown @arg type 'null' in 'null': allowed are string, number, integer, Buffer (mark an optional argument with `name?`)",
+    'lua/many.lua:9: @arg b needs a description',
+    'lua/many.lua:10: description text must come before the first tag',
+    'lua/many.lua:11: @return needs a TypeScript type: `---@return <type>`',
+    'lua/many.lua:13: KEYS[0] is always nil: Lua arrays start at 1',
+  ]);
+});
+
+test('return types: what a Lua reply can be, and what it cannot', () => {
+  const errorsFor = (returnType: string) =>
+    errorsOf({
+      path: 'lua/r.lua',
+      text: `#!lua\n--- Replies.\n---@script r\n---@return ${returnType}\nreturn 1\n`,
+    }).map((error) => error.replace(/^lua\/r\.lua:4: /, ''));
+  for (const allowed of ['unknown', 'unknown[]', '-1 | 0 | "a" | null', '[Buffer, [number, string][]] | null', '(string)']) {
+    assert.equal(errorsFor(allowed), [], allowed);
+  }
+  assert.equal(errorsFor('any | undefined | { a: number } | [n?: number]'), [
+    "@return type 'any' is not allowed: write unknown instead",
+    "@return type 'undefined' is not allowed: a Lua nil replies null: write null",
+    "@return type '{ a: number }' is not allowed: a Lua table replies as an array: write a tuple or an array type",
+    "@return type 'n?: number' is not allowed: optional and rest tuple members are not supported",
+  ]);
+  assert.equal(errorsFor('number; const x = 1'), [
+    "@return type 'number; const x = 1' is not valid TypeScript: it is not a single type",
+  ]);
+});
+
+test('scripts whose generated exports would clash are rejected', () => {
+  const source = (name: string) => ({
+    path: `lua/${name}.lua`,
+    text: `#!lua\n--- Replies 1.\n---@script ${name}\n---@return number\nreturn 1\n`,
+  });
+  const { scripts, diagnostics } = parseScripts([source('foo'), source('foo_script'), source('all_scripts')]);
+  assert.is(scripts.length, 3);
+  assert.equal(diagnostics.map(formatDiagnostic), [
+    "lua/foo_script.lua:3: script 'foo_script' would export 'fooScript', which lua/foo.lua exports too",
+    "lua/all_scripts.lua:3: script 'all_scripts' would export 'allScripts', which generated/index.ts exports too",
+  ]);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Check mode
+
+test('check mode: an untouched tree passes; a changed, stray or deleted file fails, named', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'generator-check-'));
+  try {
+    const files = emitAll([parseGood('remove_many.lua'), parseGood('ping.lua')]);
+    writeGenerated(directory, files);
+    assert.equal(findOutdated(directory, files), []);
+
+    writeFileSync(join(directory, 'ping.ts'), `${files.get('ping.ts')}// edited\n`);
+    assert.equal(findOutdated(directory, files), [{ file: 'ping.ts', problem: 'changed' }]);
+    writeGenerated(directory, files);
+
+    writeFileSync(join(directory, 'old.ts'), 'export {};\n');
+    assert.equal(findOutdated(directory, files), [{ file: 'old.ts', problem: 'stale' }]);
+    writeGenerated(directory, files);
+
+    unlinkSync(join(directory, 'index.ts'));
+    assert.equal(findOutdated(directory, files), [{ file: 'index.ts', problem: 'missing' }]);
+
+    // Writing repairs every difference: it also removes files no script generates.
+    writeFileSync(join(directory, 'old.ts'), 'export {};\n');
+    assert.equal(writeGenerated(directory, files), [
+      { file: 'index.ts', problem: 'missing' },
+      { file: 'old.ts', problem: 'stale' },
+    ]);
+    assert.equal(findOutdated(directory, files), []);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+});
+
+test('the CLI in check mode passes on the real tree', () => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/generate.ts', '--check'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  assert.is(result.stderr, '');
+  assert.is(result.status, 0);
+  assert.match(result.stdout, 'generated/ is up to date');
+});
+
+test.run();

@@ -64,7 +64,8 @@ function nodeOptions(endpoint: Endpoint, settings: ClientSettings): RedisOptions
   return {
     username: settings.username ?? endpoint.username,
     password: settings.password ?? endpoint.password,
-    ...(endpoint.tls ? { tls: { servername: endpoint.host } } : {}),
+    // Node's defaults: verify against its trusted CAs (and NODE_EXTRA_CA_CERTS), SNI from each node's host.
+    ...(endpoint.tls ? { tls: {} } : {}),
     connectTimeout: settings.connectionTimeout,
     ...(settings.responseTimeout === null ? {} : { commandTimeout: settings.responseTimeout }),
     maxRetriesPerRequest: settings.retries,

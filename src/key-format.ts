@@ -29,62 +29,57 @@ const UrlEncoded: CacheKeyFormat = Object.freeze({
   encode: (key: CacheKey): RedisKey => key.toString(),
 });
 
-/** First byte of every Compact key: never the first byte of a UrlEncoded key (`_`), so the two cannot collide. */
-export const COMPACT_KEY_MARKER = 0xcb;
+/** First character of every Compact key: never the first of a UrlEncoded key (`_`), so the two cannot collide. */
+export const COMPACT_KEY_MARKER = '\u0001';
 
-let scratch = Buffer.allocUnsafe(1024);
+// One-character strings for the 128 ASCII codes, so a varint digit costs no allocation.
+const ASCII = Array.from({ length: 128 }, (_, code) => String.fromCharCode(code));
 
-function writeVarint(value: number, offset: number): number {
-  while (value > 0x7f) {
-    scratch[offset++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
+/**
+ * A varint in ASCII characters, least significant first: a digit of 6 bits is char `0..63` when it is the
+ * last and char `64..127` when more follow. Every character is one UTF-8 byte, and lengths under 64 take one.
+ */
+function varint(value: number): string {
+  let out = '';
+  while (value >= 64) {
+    out += ASCII[64 + (value % 64)];
+    value = Math.floor(value / 64);
   }
-  scratch[offset++] = value;
-  return offset;
+  return out + ASCII[value];
 }
 
-function checkWellFormed(text: string): void {
+// varint(UTF-16 length + bias), then the text itself.
+function field(text: string, bias: number): string {
+  // A lone surrogate would be sent as U+FFFD, so two distinct keys could end up as the same bytes.
   if (!text.isWellFormed()) {
     throw new InvalidKeyError('key text is not well-formed UTF-16 (it holds a lone surrogate)');
   }
-}
-
-// Writes varint(byte length + bias) then the UTF-8 bytes. `scratch` is sized by the caller.
-function writeText(text: string, bias: number, offset: number): number {
-  checkWellFormed(text);
-  const length = Buffer.byteLength(text, 'utf8');
-  offset = writeVarint(length + bias, offset);
-  return offset + scratch.write(text, offset, 'utf8');
+  return varint(text.length + bias) + text;
 }
 
 function encodeCompact(key: CacheKey): RedisKey {
-  // UTF-8 needs at most 3 bytes per UTF-16 unit; each varint at most 5 bytes.
-  let bound = 6 + 5 + key.prefix.length * 3;
-  for (const part of key.parts) bound += 10 + (part.key.length + (part.value?.length ?? 0)) * 3;
-  if (scratch.length < bound) scratch = Buffer.allocUnsafe(bound * 2);
-
-  scratch[0] = COMPACT_KEY_MARKER;
-  let offset = writeVarint(key.version, 1);
-  offset = writeText(key.prefix, 0, offset);
+  let out = COMPACT_KEY_MARKER + varint(key.version) + field(key.prefix, 0);
   for (const part of key.parts) {
-    offset = writeText(part.key, 0, offset);
     // 0 marks an absent value, so `flag` (no value) and `flag=` (empty value) stay distinct.
-    offset = part.value === undefined ? writeVarint(0, offset) : writeText(part.value, 1, offset);
+    out += field(part.key, 0) + (part.value === undefined ? ASCII[0] : field(part.value, 1));
   }
-  return Buffer.from(scratch.subarray(0, offset));
+  return out;
 }
 
 /**
- * A binary encoding, shorter than UrlEncoded and cheaper to build. Not hitbox-compatible.
+ * A length-prefixed encoding, shorter than UrlEncoded and cheaper to build (nothing is percent-encoded).
+ * Not hitbox-compatible.
  *
- * Layout: byte `0xCB`; LEB128 varint `version`; varint byte length of `prefix`, then its UTF-8 bytes;
- * then per part: varint byte length of `key` and its UTF-8 bytes, then `0` for an absent value or
- * varint (byte length + 1) of `value` and its UTF-8 bytes. Every field is length-prefixed, so distinct
- * keys never encode to the same bytes.
+ * Layout, as text (sent as UTF-8): the character U+0001; varint `version`; varint length of `prefix`,
+ * then `prefix`; then per part: varint length of `key`, then `key`, then `0` for an absent value or
+ * varint (length + 1) of `value`, then `value`. Lengths count UTF-16 code units; a varint digit is one
+ * ASCII character holding 6 bits, `0..63` for the last digit and `64..127` when more follow. Every
+ * field is length-prefixed, so distinct keys never encode to the same bytes.
  *
  * # Caveats
- * In Redis Cluster, a `{` and a later `}` in the bytes act as a hash tag, as in any key; length bytes
- * can take those values (123 and 125), which only affects which slot a key lands in, never correctness.
+ * In Redis Cluster a `{` and a later `}` act as a hash tag, as in any key; they can come from the text
+ * or from a length digit (`{` is 123), which only affects which slot a key lands in, never correctness.
+ * Keys stay valid UTF-8, so ioredis computes their cluster slot correctly when it auto-pipelines.
  */
 const Compact: CacheKeyFormat = Object.freeze({ name: 'compact', encode: encodeCompact });
 

@@ -67,22 +67,24 @@ test('Compact is shorter, starts with its marker and keeps distinct keys distinc
     new CacheKey('api', 1, [{ key: 'a1' }]),
     new CacheKey('api', 300, [{ key: 'é', value: 'x'.repeat(200) }]),
   ];
-  const encoded = keys.map((key) => CacheKeyFormat.Compact.encode(key) as Buffer);
-  assert.is(new Set(encoded.map((buffer) => buffer.toString('hex'))).size, keys.length);
-  for (const [i, buffer] of encoded.entries()) {
-    assert.is(buffer[0], 0xcb);
-    assert.ok(buffer.length < String(keys[i]).length);
+  const encoded = keys.map((key) => CacheKeyFormat.Compact.encode(key) as string);
+  assert.is(new Set(encoded).size, keys.length);
+  for (const [i, text] of encoded.entries()) {
+    assert.is(text[0], '\u0001');
+    assert.ok(Buffer.byteLength(text) < String(keys[i]).length);
   }
-  // Pinned layout, as documented in key-format.ts.
-  assert.is(encoded[0]?.toString('hex'), 'cb' + '01' + '03' + Buffer.from('api').toString('hex') + '04' + Buffer.from('flag').toString('hex') + '00');
-  // Encoding must not depend on the shared scratch buffer's previous contents.
-  assert.is(CacheKeyFormat.Compact.encode(keys[0] as CacheKey).toString('hex'), encoded[0]?.toString('hex'));
+  // Pinned layout, as documented in key-format.ts: marker, version 1, 3 'api', 4 'flag', 0 (no value).
+  assert.is(encoded[0], '\u0001\u0001\u0003api\u0004flag\u0000');
+  // Lengths of 64 and more take more digits: 200 + 1 = 9 + 3 * 64 -> chars 64 + 9, then 3.
+  assert.ok(encoded[9]?.endsWith(`\u0001é${String.fromCharCode(73, 3)}${'x'.repeat(200)}`));
 });
 
-test('Compact handles keys larger than its scratch buffer', () => {
-  const key = new CacheKey('big', 1, [{ key: 'v', value: 'é'.repeat(100_000) }]);
-  const encoded = CacheKeyFormat.Compact.encode(key) as Buffer;
-  assert.is(encoded.length, 1 + 1 + 1 + 3 + 1 + 1 + 3 + 200_000);
+test('Compact: versions up to 2^32-1 and long texts', () => {
+  const key = new CacheKey('big', 4294967295, [{ key: 'v', value: 'é'.repeat(100_000) }]);
+  const encoded = CacheKeyFormat.Compact.encode(key) as string;
+  // 2^32-1 is 6 digits of 6 bits (the last holding 2 bits): five continuation digits of 63, then 3.
+  assert.is(encoded.slice(1, 7), `${String.fromCharCode(127).repeat(5)}\u0003`);
+  assert.is(encoded.length, 1 + 6 + 1 + 3 + 1 + 1 + 3 + 100_000);
 });
 
 test('CacheValue: ttl and cacheState', () => {

@@ -28,20 +28,35 @@ if present == 0 and redis.call('EXISTS', KEYS[1]) == 1 then
   return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
 end
 
--- Deleting first is what drops an old field s and an old TTL.
-if present == 1 then
-  redis.call('DEL', KEYS[1])
-end
 if ttl ~= '' and tonumber(ttl) <= 0 then
+  if present == 1 then
+    redis.call('DEL', KEYS[1])
+  end
   return 0
 end
 
+-- Overwrite in place rather than DEL + HSET: in a slot that is being migrated, Redis Cluster refuses a
+-- script that recreates a key it has just deleted, which would leave the old entry gone and the new unwritten.
 if stale == '' then
   redis.call('HSET', KEYS[1], 'd', ARGV[1])
+  if present == 1 then
+    redis.call('HDEL', KEYS[1], 's')
+  end
 else
   redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', stale)
 end
+-- Fields that neither this backend nor hitbox writes would otherwise survive the overwrite.
+if present == 1 and redis.call('HLEN', KEYS[1]) > (stale == '' and 1 or 2) then
+  for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if field ~= 'd' and field ~= 's' then
+      redis.call('HDEL', KEYS[1], field)
+    end
+  end
+end
+
 if ttl ~= '' then
   redis.call('PEXPIRE', KEYS[1], ttl)
+elseif present == 1 then
+  redis.call('PERSIST', KEYS[1])
 end
 return 1

@@ -46,7 +46,7 @@ function parseEndpoint(url: string, what: string): Endpoint {
   const username = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
   const password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
   const credentials = username === undefined ? (password === undefined ? '' : ':***@') : password === undefined ? `${username}@` : `${username}:***@`;
-  const redacted = `${parsed.protocol}//${credentials}${parsed.host}/${path}`;
+  const redacted = `${parsed.protocol}//${credentials}${parsed.host}${path === '' ? '' : `/${path}`}`;
   if (!tls && parsed.protocol !== 'redis:') {
     throw new ConfigurationError(`${what} ${redacted} has scheme ${parsed.protocol}, expected redis: or rediss:`);
   }

@@ -25,7 +25,9 @@ export class ConnectFailure extends Error {
 
   /** Describes `error` (the client's last connection error) for the redacted address `where`. */
   static from(error: unknown, where: string, timeoutMs: number): ConnectFailure {
-    const detail = error instanceof Error ? error.message : String(error);
+    // A cluster client wraps the reason the last seed node failed in a generic "Failed to refresh slots cache".
+    const nodeError = (error as { lastNodeError?: unknown } | null)?.lastNodeError;
+    const detail = nodeError instanceof Error ? `${(error as Error).message} (${nodeError.message})` : error instanceof Error ? error.message : String(error);
     if (isAuthenticationReply(detail)) {
       return new ConnectFailure(`${where} refused the credentials: ${detail}`, true, { cause: error });
     }
@@ -35,7 +37,7 @@ export class ConnectFailure extends Error {
 }
 
 function isAuthenticationReply(message: string): boolean {
-  return message.startsWith('WRONGPASS') || message.startsWith('NOAUTH') || message.includes('invalid password');
+  return /\b(WRONGPASS|NOAUTH)\b|invalid password/.test(message);
 }
 
 // Prefixes the scripts put on their own error replies.

@@ -28,6 +28,15 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
+// Errors of a cluster call that did not run, so sending it again is safe: a node's redirection or
+// refusal, or ioredis refusing to send an auto-pipeline whose slots moved to other nodes meanwhile.
+function wasNotRun(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (/^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /.test(error.message) || error.message.endsWith('same slots allocation group'))
+  );
+}
+
 /**
  * Runs scripts over ioredis with EVALSHA (EVALSHA_RO for read-only scripts, so that a cluster client
  * with `scaleReads` may send them to replicas).
@@ -38,9 +47,12 @@ function isNoScript(error: unknown): boolean {
  * auto-pipelining on, calls issued in the same tick share one write to the socket.
  *
  * # Caveats
- * ioredis' cluster auto-pipelining computes a key's slot from its text, which is wrong for a `Buffer` key
- * that is not valid UTF-8; calls whose first key is a `Buffer` therefore bypass auto-pipelining on a
- * cluster client. The built-in key formats produce strings.
+ * - ioredis' cluster auto-pipelining computes a key's slot from its text, which is wrong for a `Buffer`
+ *   key that is not valid UTF-8; calls whose first key is a `Buffer` therefore bypass auto-pipelining on
+ *   a cluster client. The built-in key formats produce strings.
+ * - A cluster call that did not run (answered MOVED, ASK, TRYAGAIN or CLUSTERDOWN, or an auto-pipeline
+ *   ioredis would not send because its slots moved meanwhile) is sent again alone, so that ioredis
+ *   follows the redirection (an auto-pipeline may not).
  *
  * # Examples
  * ```ts
@@ -60,18 +72,32 @@ export class IoredisScriptRunner implements ScriptRunner {
   }
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    const reply = this.#send(script.readOnly ? 'evalsha_ro' : 'evalsha', script.sha1, script, keysAndArguments);
+    const evalsha = script.readOnly ? 'evalsha_ro' : 'evalsha';
+    const reply =
+      this.#clusterAutoPipelining && script.numberOfKeys > 0 && typeof keysAndArguments[0] !== 'string'
+        ? this.#sendAlone(evalsha, script.sha1, script, keysAndArguments)
+        : this.#commands[BUFFER_VARIANT[evalsha]](script.sha1, script.numberOfKeys, keysAndArguments);
     return reply.catch((error: unknown) => {
-      if (!isNoScript(error)) throw error;
-      return this.#send(script.readOnly ? 'eval_ro' : 'eval', script.source, script, keysAndArguments);
+      if (isNoScript(error)) return this.#evalAlone(script, keysAndArguments);
+      // An auto-pipeline only retries a redirection shared by all of its commands; the others get the
+      // MOVED or ASK reply itself. Sent alone, the call gets ioredis' own redirection handling.
+      if (this.#client.isCluster && wasNotRun(error)) {
+        return this.#sendAlone(evalsha, script.sha1, script, keysAndArguments).catch((retryError: unknown) => {
+          if (isNoScript(retryError)) return this.#evalAlone(script, keysAndArguments);
+          throw retryError;
+        });
+      }
+      throw error;
     });
   }
 
-  #send(command: ScriptCommand, shaOrSource: string, script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    if (this.#clusterAutoPipelining && script.numberOfKeys > 0 && typeof keysAndArguments[0] !== 'string') {
-      const direct = new Command(command, [shaOrSource, script.numberOfKeys, keysAndArguments], { replyEncoding: null });
-      return this.#client.sendCommand(direct) as Promise<unknown>;
-    }
-    return this.#commands[BUFFER_VARIANT[command]](shaOrSource, script.numberOfKeys, keysAndArguments);
+  #evalAlone(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
+    return this.#sendAlone(script.readOnly ? 'eval_ro' : 'eval', script.source, script, keysAndArguments);
+  }
+
+  // Outside auto-pipelining: for error paths, and for binary keys ioredis would route wrongly in one.
+  #sendAlone(command: ScriptCommand, shaOrSource: string, script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
+    const alone = new Command(command, [shaOrSource, script.numberOfKeys, keysAndArguments], { replyEncoding: null });
+    return this.#client.sendCommand(alone) as Promise<unknown>;
   }
 }

@@ -38,8 +38,8 @@ function wasNotRun(error: unknown): boolean {
 }
 
 /**
- * Runs scripts over ioredis with EVALSHA (EVALSHA_RO for read-only scripts, so that a cluster client
- * with `scaleReads` may send them to replicas).
+ * Runs scripts over ioredis with EVALSHA, or EVALSHA_RO for read-only scripts where reads may go to
+ * replicas (a single node, or a cluster client whose `scaleReads` is not `'master'`).
  *
  * A `NOSCRIPT` reply (the server restarted, `SCRIPT FLUSH`, a node that never saw the script, a promoted
  * replica) is answered with EVAL of the same call: it runs the script on the very node that lacked it,
@@ -50,6 +50,10 @@ function wasNotRun(error: unknown): boolean {
  * - ioredis' cluster auto-pipelining computes a key's slot from its text, which is wrong for a `Buffer`
  *   key that is not valid UTF-8; calls whose first key is a `Buffer` therefore bypass auto-pipelining on
  *   a cluster client. The built-in key formats produce strings.
+ * - A cluster client that reads from primaries only runs read-only scripts with EVALSHA too: when one
+ *   command of an auto-pipeline is redirected with ASK during a slot migration, ioredis re-runs the whole
+ *   pipeline on the importing node if every other command in it is read-only, and a read that had already
+ *   succeeded on the migrating node would then answer from a node that lacks the key (a false miss).
  * - A cluster call that did not run (answered MOVED, ASK, TRYAGAIN or CLUSTERDOWN, or an auto-pipeline
  *   ioredis would not send because its slots moved meanwhile) is sent again alone, so that ioredis
  *   follows the redirection (an auto-pipeline may not).
@@ -64,15 +68,17 @@ export class IoredisScriptRunner implements ScriptRunner {
   readonly #client: IoredisClient;
   readonly #commands: BufferScriptCommands;
   readonly #clusterAutoPipelining: boolean;
+  readonly #readOnlyCommands: boolean;
 
   constructor(client: IoredisClient) {
     this.#client = client;
     this.#commands = client as unknown as BufferScriptCommands;
     this.#clusterAutoPipelining = client.isCluster && client.options.enableAutoPipelining === true;
+    this.#readOnlyCommands = !client.isCluster || (client as Cluster).options.scaleReads !== 'master';
   }
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    const evalsha = script.readOnly ? 'evalsha_ro' : 'evalsha';
+    const evalsha = script.readOnly && this.#readOnlyCommands ? 'evalsha_ro' : 'evalsha';
     const reply =
       this.#clusterAutoPipelining && script.numberOfKeys > 0 && typeof keysAndArguments[0] !== 'string'
         ? this.#sendAlone(evalsha, script.sha1, script, keysAndArguments)
@@ -92,7 +98,7 @@ export class IoredisScriptRunner implements ScriptRunner {
   }
 
   #evalAlone(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    return this.#sendAlone(script.readOnly ? 'eval_ro' : 'eval', script.source, script, keysAndArguments);
+    return this.#sendAlone(script.readOnly && this.#readOnlyCommands ? 'eval_ro' : 'eval', script.source, script, keysAndArguments);
   }
 
   // Outside auto-pipelining: for error paths, and for binary keys ioredis would route wrongly in one.

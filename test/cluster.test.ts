@@ -150,7 +150,7 @@ test('credentials and the response timeout reach every node connection', async (
   await backend.close();
 });
 
-test('resharding: a slot holding entries migrates while they are read and written; no error, no loss', async () => {
+test('resharding: a slot holding entries migrates (there and back) while they are read and written; no error, no loss', async () => {
   // Compact keys keep `{...}` in the prefix, so these keys all hash to one slot (UrlEncoded would escape it).
   const backend = builder().keyFormat(CacheKeyFormat.Compact).build();
   const keys = Array.from({ length: 400 }, (_, i) => new CacheKey('{reshard}', 1, [{ key: 'i', value: String(i) }]));
@@ -163,7 +163,6 @@ test('resharding: a slot holding entries migrates while they are read and writte
   for (const node of primaries) if ((await node.admin.cluster('COUNTKEYSINSLOT', slot)) > 0) source = node;
   assert.ok(source);
   const target = primaries.find((node) => node !== source) as ClusterNodeUnderTest;
-  const [sourceId, targetId] = [await source.nodeId(), await target.nodeId()];
 
   let stop = false;
   let operations = 0;
@@ -179,17 +178,26 @@ test('resharding: a slot holding entries migrates while they are read and writte
     }
   });
 
-  await target.admin.cluster('SETSLOT', slot, 'IMPORTING', sourceId);
-  await source.admin.cluster('SETSLOT', slot, 'MIGRATING', targetId);
+  // There and back again: two full migrations while the stream runs.
   let migrated = 0;
-  for (;;) {
-    const batch = (await source.admin.cluster('GETKEYSINSLOT', slot, 5)) as string[];
-    if (batch.length === 0) break;
-    await source.admin.migrate(target.host, target.port, '', 0, 5_000, 'AUTH', PASSWORD, 'KEYS', ...batch);
-    migrated += batch.length;
-  }
-  for (const node of [target, source, ...primaries.filter((n) => n !== source && n !== target)]) {
-    await node.admin.cluster('SETSLOT', slot, 'NODE', targetId);
+  for (const [from, to] of [
+    [source, target],
+    [target, source],
+  ] as const) {
+    const [fromId, toId] = [await from.nodeId(), await to.nodeId()];
+    await to.admin.cluster('SETSLOT', slot, 'IMPORTING', fromId);
+    await from.admin.cluster('SETSLOT', slot, 'MIGRATING', toId);
+    for (;;) {
+      const batch = (await from.admin.cluster('GETKEYSINSLOT', slot, 5)) as string[];
+      if (batch.length === 0) break;
+      await from.admin.migrate(to.host, to.port, '', 0, 5_000, 'AUTH', PASSWORD, 'KEYS', ...batch);
+      migrated += batch.length;
+    }
+    for (const node of [to, from, ...primaries.filter((n) => n !== from && n !== to)]) {
+      await node.admin.cluster('SETSLOT', slot, 'NODE', toId);
+    }
+    assert.is(await from.admin.cluster('COUNTKEYSINSLOT', slot), 0);
+    assert.is(await to.admin.cluster('COUNTKEYSINSLOT', slot), 400);
   }
   const during = operations;
   // Keep the stream going a little past the switch, then stop it and wait for every worker.
@@ -200,12 +208,10 @@ test('resharding: a slot holding entries migrates while they are read and writte
   stop = true;
   await Promise.all(workers);
 
-  assert.ok(migrated >= 400, `migrated ${migrated} keys`);
-  assert.is(await source.admin.cluster('COUNTKEYSINSLOT', slot), 0);
-  assert.is(await target.admin.cluster('COUNTKEYSINSLOT', slot), 400);
+  assert.ok(migrated >= 800, `migrated ${migrated} keys`);
   const values = await Promise.all(keys.map((k) => backend.get<number>(k)));
   values.forEach((value, i) => assert.is(value?.data, latest.get(i), `entry ${i}`));
-  console.log(`  resharding: ${migrated} keys of slot ${slot} moved during ${during} operations, none failed`);
+  console.log(`  resharding: ${migrated} key moves of slot ${slot} (there and back) during ${during} operations, none failed`);
   await backend.close();
 });
 

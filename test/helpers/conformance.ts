@@ -163,6 +163,11 @@ export function runConformance(target: ConformanceTarget): void {
       assert.is(got?.stale?.getTime(), now + 5_000);
       assert.is(await admin.pttl(redisKey(key)), -1);
       assert.equal((await admin.hkeys(redisKey(key))).sort(), ['d', 's']);
+
+      // Fields no backend writes do not survive an overwrite either.
+      await admin.hset(redisKey(key), 'extra', 'x');
+      await b.set(key, new CacheValue('fourth'));
+      assert.equal(await admin.hkeys(redisKey(key)), ['d']);
     });
 
     test(`${combo.name}: an expire that is not in the future stores nothing and removes the old entry`, async () => {

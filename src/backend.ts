@@ -1,3 +1,5 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+
 import * as scripts from '../generated/index.js';
 import type { CacheKey } from './cache-key.js';
 import { CacheValue } from './cache-value.js';
@@ -23,10 +25,7 @@ export type DeleteStatus = { readonly kind: 'deleted'; readonly count: number } 
 
 const MISSING: DeleteStatus = Object.freeze({ kind: 'missing' });
 
-/**
- * Largest value Redis accepts in one argument by default (`proto-max-bulk-len`, 512 MiB). Larger data is
- * refused before anything is sent.
- */
+/** Redis' default `proto-max-bulk-len`: the largest argument a server accepts unless configured otherwise. */
 export const MAX_VALUE_BYTES = 512 * 1024 * 1024;
 
 const DEFAULTS = Object.freeze({
@@ -77,6 +76,7 @@ export class RedisBackend implements AsyncDisposable {
   readonly #compressor: Compressor;
   readonly #mode: ConnectionMode | null;
   readonly #settings: ClientSettings;
+  readonly #maxValueBytes: number;
   /** Set once connected (or at once for a client given to the builder); the hot path reads only this. */
   #runner: ScriptRunner | null;
   /** The client this backend created and must close; never a client it was given. */
@@ -92,6 +92,7 @@ export class RedisBackend implements AsyncDisposable {
     this.#compressor = builder.settings.compressor;
     this.#mode = mode;
     this.#settings = builder.clientSettings();
+    this.#maxValueBytes = builder.settings.maxValueBytes;
     this.#runner = client === null ? null : new IoredisScriptRunner(client);
   }
 
@@ -150,7 +151,7 @@ export class RedisBackend implements AsyncDisposable {
    * in the future stores nothing and removes any existing entry.
    *
    * Rejects with `InvalidValueError` (nothing sent) for an invalid date or data that is not a Buffer or
-   * is larger than 512 MiB, and with `ForeignDataError` (nothing changed) when the key holds something
+   * is larger than `maxValueBytes`, and with `ForeignDataError` (nothing changed) when the key holds something
    * that is not a cache entry.
    */
   async write(key: CacheKey, value: CacheValue<Buffer>): Promise<void> {
@@ -246,9 +247,10 @@ export class RedisBackend implements AsyncDisposable {
     if (!Buffer.isBuffer(data)) {
       throw new InvalidValueError('data must be a Buffer', context(operation, key));
     }
-    if (data.length > MAX_VALUE_BYTES) {
+    // A bulk string over proto-max-bulk-len makes the server drop the connection, failing every call on it.
+    if (data.length > this.#maxValueBytes) {
       throw new InvalidValueError(
-        `data is ${data.length} bytes, more than the ${MAX_VALUE_BYTES} Redis accepts in one value`,
+        `data is ${data.length} bytes, more than maxValueBytes (${this.#maxValueBytes}); nothing was sent`,
         context(operation, key),
       );
     }
@@ -358,6 +360,7 @@ export class RedisBackendBuilder {
     keyFormat: CacheKeyFormat.UrlEncoded,
     valueFormat: new MsgpackFormat() as Format,
     compressor: new PassthroughCompressor() as Compressor,
+    maxValueBytes: MAX_VALUE_BYTES,
   };
   #mode: ConnectionMode | null = null;
   #client: IoredisClient | null = null;
@@ -367,6 +370,7 @@ export class RedisBackendBuilder {
   #responseTimeout: number | null = DEFAULTS.responseTimeout;
   #retries: number = DEFAULTS.retries;
   #autoPipelining = true;
+  #tls: TlsOptions | undefined;
 
   /** Where to connect: `ConnectionMode.single(url)` or `ConnectionMode.cluster(urls)`. Required unless `.client()` is used. */
   connection(mode: ConnectionMode): this {
@@ -466,6 +470,44 @@ export class RedisBackendBuilder {
     return this;
   }
 
+  /**
+   * Turns TLS on with these Node TLS options (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`,
+   * ...), for a single node and for every node of a cluster, whatever the URL scheme.
+   *
+   * # Default
+   * TLS only for `rediss://` URLs, verified against Node's trusted CAs (so `NODE_EXTRA_CA_CERTS` applies).
+   *
+   * # Caveats
+   * Cluster nodes are reached by the addresses they announce: their certificates must name those
+   * (an IP address needs an IP subject alternative name).
+   *
+   * # Examples
+   * ```ts
+   * RedisBackend.builder()
+   *   .connection(ConnectionMode.single('rediss://cache.internal:6380'))
+   *   .tls({ ca: readFileSync('ca.pem'), cert: readFileSync('client.pem'), key: readFileSync('client.key') });
+   * ```
+   */
+  tls(options: TlsOptions): this {
+    this.#tls = options;
+    return this;
+  }
+
+  /**
+   * Largest data, in bytes, a write may send. Larger data is refused with `InvalidValueError` before
+   * anything is sent: above the server's `proto-max-bulk-len` Redis would drop the whole connection.
+   *
+   * # Default
+   * 512 MiB, Redis' default `proto-max-bulk-len`. Set it to your server's value if you lowered that.
+   */
+  maxValueBytes(bytes: number): this {
+    if (!Number.isInteger(bytes) || bytes <= 0) {
+      throw new ConfigurationError(`maxValueBytes must be a positive integer, got ${String(bytes)}`);
+    }
+    this.settings.maxValueBytes = bytes;
+    return this;
+  }
+
   /** @internal */
   clientSettings(): ClientSettings {
     return {
@@ -475,6 +517,7 @@ export class RedisBackendBuilder {
       responseTimeout: this.#responseTimeout,
       retries: this.#retries,
       autoPipelining: this.#autoPipelining,
+      tls: this.#tls,
     };
   }
 

@@ -34,6 +34,20 @@ export function formUrlEncode(text: string): string {
   return encodeURIComponent(text).replace(FORM_FIXUPS, formFixup);
 }
 
+// The names UrlEncoded gives the prefix and the version. A part with one of them would read, to anything
+// that parses the key back as a form (hitbox among them), as a second prefix or version.
+const RESERVED_PART_KEYS = new Set(['_prefix', '_version']);
+
+function checkPart(part: KeyPart): void {
+  if (typeof part?.key !== 'string') throw new InvalidKeyError(`a part key must be a string, got ${typeof part?.key}`);
+  if (part.value !== undefined && typeof part.value !== 'string') {
+    throw new InvalidKeyError(`the value of part ${part.key} must be a string or absent, got ${typeof part.value}`);
+  }
+  if (RESERVED_PART_KEYS.has(part.key)) {
+    throw new InvalidKeyError(`part key ${part.key} is reserved: UrlEncoded keys use it for the key's own ${part.key.slice(1)}`);
+  }
+}
+
 /**
  * Identifies a cache entry: a prefix, a version and ordered `key=value` parts, as in hitbox.
  *
@@ -41,8 +55,11 @@ export function formUrlEncode(text: string): string {
  * are three different keys. Keys are immutable.
  *
  * # Caveats
- * - `version` must be an integer from 0 to 2^32-1 (hitbox's `u32`); the constructor throws
+ * - `version` must be an integer from 0 to 2^32-1 (hitbox's `u32`), texts must be strings, and no part
+ *   key may be `_prefix` or `_version` (reserved by the UrlEncoded format); the constructor throws
  *   {@link InvalidKeyError} otherwise.
+ * - In the UrlEncoded format a part without value and a part with an empty value are the same key
+ *   (`flag=`), as in hitbox. Compact keeps them apart.
  * - Text must be well-formed UTF-16 (no lone surrogates): encoding such a key throws {@link InvalidKeyError}.
  *
  * # Examples
@@ -65,6 +82,8 @@ export class CacheKey {
     if (!Number.isInteger(version) || version < 0 || version > MAX_VERSION) {
       throw new InvalidKeyError(`version must be an integer from 0 to ${MAX_VERSION}, got ${String(version)}`);
     }
+    if (typeof prefix !== 'string') throw new InvalidKeyError(`prefix must be a string, got ${typeof prefix}`);
+    for (const part of parts) checkPart(part);
     this.prefix = prefix;
     this.version = version;
     this.parts = parts;

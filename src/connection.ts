@@ -1,3 +1,4 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { inspect } from 'node:util';
 
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
@@ -28,6 +29,8 @@ export interface ClientSettings {
   readonly responseTimeout: number | null;
   readonly retries: number;
   readonly autoPipelining: boolean;
+  /** Node TLS options from `.tls()`; when set, TLS is on whatever the URL scheme. */
+  readonly tls: TlsOptions | undefined;
 }
 
 function parseEndpoint(url: string, what: string): Endpoint {
@@ -64,8 +67,9 @@ function nodeOptions(endpoint: Endpoint, settings: ClientSettings): RedisOptions
   return {
     username: settings.username ?? endpoint.username,
     password: settings.password ?? endpoint.password,
-    // Node's defaults: verify against its trusted CAs (and NODE_EXTRA_CA_CERTS), SNI from each node's host.
-    ...(endpoint.tls ? { tls: {} } : {}),
+    // Without options, Node's defaults: verify against its trusted CAs (and NODE_EXTRA_CA_CERTS), SNI
+    // from each node's host name.
+    ...(settings.tls !== undefined ? { tls: { ...settings.tls } } : endpoint.tls ? { tls: {} } : {}),
     connectTimeout: settings.connectionTimeout,
     ...(settings.responseTimeout === null ? {} : { commandTimeout: settings.responseTimeout }),
     maxRetriesPerRequest: settings.retries,

@@ -23,21 +23,36 @@ export class ConnectFailure extends Error {
     super(reason, options);
   }
 
-  /** Describes `error` (the client's last connection error) for the redacted address `where`. */
+  /**
+   * Describes `error` (the client's last connection error) for the redacted address `where`. The cause
+   * kept is a plain copy of the message: the client's own error objects carry the AUTH command and its
+   * arguments, the password among them.
+   */
   static from(error: unknown, where: string, timeoutMs: number): ConnectFailure {
     // A cluster client wraps the reason the last seed node failed in a generic "Failed to refresh slots cache".
     const nodeError = (error as { lastNodeError?: unknown } | null)?.lastNodeError;
-    const detail = nodeError instanceof Error ? `${(error as Error).message} (${nodeError.message})` : error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? error.message : String(error);
+    const detail = nodeError instanceof Error ? `${message} (${nodeError.message})` : message;
+    const cause = new Error(detail);
     if (isAuthenticationReply(detail)) {
-      return new ConnectFailure(`${where} refused the credentials: ${detail}`, true, { cause: error });
+      return new ConnectFailure(`${where} refused the credentials: ${detail}`, true, { cause });
     }
     const why = detail.startsWith('no connection within') ? `no connection within ${timeoutMs} ms` : detail;
-    return new ConnectFailure(`could not connect to ${where}: ${why}`, false, { cause: error });
+    return new ConnectFailure(`could not connect to ${where}: ${why}`, false, { cause });
   }
 }
 
 function isAuthenticationReply(message: string): boolean {
   return /\b(WRONGPASS|NOAUTH)\b|invalid password/.test(message);
+}
+
+/** The error itself, or a message-only copy when it carries an AUTH or HELLO command (and so a password). */
+function credentialFree(error: Error): Error {
+  const command = (error as { command?: { name?: unknown } }).command;
+  if (command === undefined || !/^(auth|hello)$/i.test(String(command.name))) return error;
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  return copy;
 }
 
 // Prefixes the scripts put on their own error replies.
@@ -56,19 +71,16 @@ export function toBackendError(error: unknown, operation: Operation, key: CacheK
       : new ConnectionError(error.reason, context, { cause: error.cause });
   }
   const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error ? credentialFree(error) : error;
   if (error instanceof Error && error.name === 'ReplyError') {
     if (message.startsWith(FOREIGN_DATA)) {
-      return new ForeignDataError(
-        `${message.slice(FOREIGN_DATA.length)}; it was left untouched`,
-        context,
-        { cause: error },
-      );
+      return new ForeignDataError(`${message.slice(FOREIGN_DATA.length)}; it was left untouched`, context, { cause });
     }
-    if (isAuthenticationReply(message)) return new AuthenticationError(`Redis refused the credentials: ${message}`, context, { cause: error });
-    return new ScriptError(message, context, { cause: error });
+    if (isAuthenticationReply(message)) return new AuthenticationError(`Redis refused the credentials: ${message}`, context, { cause });
+    return new ScriptError(message, context, { cause });
   }
   if (message === 'Command timed out') {
-    return new TimeoutError('no reply within the response timeout', context, { cause: error });
+    return new TimeoutError('no reply within the response timeout', context, { cause });
   }
-  return new ConnectionError(`the connection failed: ${message}`, context, { cause: error });
+  return new ConnectionError(`the connection failed: ${message}`, context, { cause });
 }

@@ -110,6 +110,13 @@ export class CompressionError extends BackendError {
   readonly code = 'COMPRESSION' as const;
 }
 
+// What the two refusals a user meets most often mean for the entry.
+function hint(serverMessage: string): string {
+  if (serverMessage.startsWith('OOM')) return ' (Redis is at maxmemory and refuses writes; nothing was written)';
+  if (serverMessage.startsWith('NOPERM')) return ' (the Redis user lacks a permission; see the minimal ACL rule in the README)';
+  return '';
+}
+
 /**
  * Redis refused to run a script or the script failed: out of memory (`OOM`), no permission (`NOPERM`),
  * a bad argument, or an unexpected reply. `serverMessage` holds the server's own words.
@@ -120,7 +127,7 @@ export class ScriptError extends BackendError {
   readonly serverMessage: string;
 
   constructor(serverMessage: string, context?: ErrorContext, options?: { cause?: unknown }) {
-    super(`Redis replied with an error: ${serverMessage}`, context, options);
+    super(`Redis replied with an error: ${serverMessage}${hint(serverMessage)}`, context, options);
     this.serverMessage = serverMessage;
   }
 }

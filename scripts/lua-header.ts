@@ -14,6 +14,10 @@
  * ---@return <TypeScript type>                required, once; the rest of the line
  * ```
  *
+ * Body rules (comments and strings aside): KEYS and ARGV are read only as `KEYS[n]`/`ARGV[n]`, each
+ * declared and each declaration read; every `redis.call`/`redis.pcall` names a known command with a
+ * string literal and passes `KEYS[n]` in each of its key positions (see `KEY_POSITION_TABLE`).
+ *
  * @module
  */
 import { Node, Project, SyntaxKind, ts, type TypeNode } from 'ts-morph';
@@ -532,7 +536,9 @@ function isNullNumberOrStringLiteral(literal: Node): boolean {
 
 /**
  * Checks that the body reads KEYS and ARGV only at integer literals, that every index read is
- * declared, and that every declaration is read. `firstLine` is the line number of the body's first line.
+ * declared, and that every declaration is read; then that every key it passes to `redis.call` or
+ * `redis.pcall` is one of KEYS (see {@link checkRedisCalls}). `firstLine` is the line number of the
+ * body's first line.
  */
 function checkBody(body: string, firstLine: number, header: Header, report: Report): void {
   const usedKeys = new Map<number, number>();
@@ -550,6 +556,7 @@ function checkBody(body: string, firstLine: number, header: Header, report: Repo
   }
   checkIndexes('KEYS', 'key', header.keySlots, usedKeys, report);
   checkIndexes('ARGV', 'arg', header.argSlots, usedArgs, report);
+  checkRedisCalls(body, firstLine, report);
 }
 
 const DYNAMIC_KEYS = 'dynamic KEYS access is not supported: declare every key with @key';
@@ -607,6 +614,16 @@ function findTableAccesses(code: string): TableAccess[] {
  * Handles `-- ...`, `--[[ ... ]]`, `--[==[ ... ]==]`, quoted strings with escapes, and long-bracket strings.
  */
 export function stripCommentsAndStrings(code: string): string {
+  return blankTokens(code, () => true);
+}
+
+/** Like {@link stripCommentsAndStrings}, but keeps string literals: only comments become spaces. */
+function stripComments(code: string): string {
+  return blankTokens(code, (token) => token.startsWith('--'));
+}
+
+/** Replaces with spaces (newlines kept) each comment or string literal for which `blank` is true. */
+function blankTokens(code: string, blank: (token: string) => boolean): string {
   const parts: string[] = [];
   let copiedUpTo = 0;
   let position = 0;
@@ -616,8 +633,12 @@ export function stripCommentsAndStrings(code: string): string {
       position++;
       continue;
     }
-    parts.push(code.slice(copiedUpTo, position), code.slice(position, end).replace(/[^\n]/g, ' '));
-    copiedUpTo = position = end;
+    const token = code.slice(position, end);
+    if (blank(token)) {
+      parts.push(code.slice(copiedUpTo, position), token.replace(/[^\n]/g, ' '));
+      copiedUpTo = end;
+    }
+    position = end;
   }
   parts.push(code.slice(copiedUpTo));
   return parts.join('');
@@ -666,6 +687,339 @@ function quotedStringEnd(code: string, position: number): number {
     else index++;
   }
   return code.length;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Body: the keys of redis.call and redis.pcall
+
+/**
+ * Where a command's keys are among its arguments, counted from 1 after the command name: a list of
+ * positions (empty: the command takes no key), `'all'` (every argument is a key) or `'odd'` (key, value,
+ * key, value...). A position past the last argument is simply absent: `OBJECT HELP` has no key.
+ */
+type KeyPositions = readonly number[] | 'all' | 'odd';
+
+/**
+ * The commands a script may call, grouped by where their keys are (see `COMMAND INFO <name>` or the
+ * command's page on redis.io). A command missing from here is refused rather than left unchecked: add
+ * it to the group that matches it, or give it a new group. Commands Redis refuses in scripts (WATCH,
+ * MULTI, EVAL...) stay out on purpose.
+ */
+const KEY_POSITION_TABLE: readonly (readonly [KeyPositions, readonly string[]])[] = [
+  // No key at all.
+  [[], ['TIME', 'PING', 'ECHO', 'INFO', 'DBSIZE']],
+  // The first argument is the only key.
+  [
+    [1],
+    [
+      ...['GET', 'SET', 'SETEX', 'PSETEX', 'GETEX', 'GETDEL', 'GETSET', 'INCR', 'INCRBY', 'DECR', 'DECRBY'],
+      ...['APPEND', 'STRLEN', 'TYPE', 'TTL', 'PTTL', 'EXPIRE', 'PEXPIRE', 'EXPIREAT', 'PEXPIREAT', 'PERSIST'],
+      ...['EXPIRETIME', 'PEXPIRETIME', 'DUMP', 'RESTORE'],
+      ...['HGET', 'HSET', 'HSETNX', 'HMSET', 'HMGET', 'HDEL', 'HEXISTS', 'HLEN', 'HKEYS', 'HVALS', 'HGETALL'],
+      ...['HINCRBY', 'HINCRBYFLOAT', 'HSTRLEN'],
+      ...['LPUSH', 'RPUSH', 'LPOP', 'RPOP', 'LLEN', 'LRANGE', 'LTRIM'],
+      ...['SADD', 'SREM', 'SMEMBERS', 'SISMEMBER', 'SCARD'],
+      ...['ZADD', 'ZREM', 'ZRANGE', 'ZSCORE', 'ZCARD', 'ZRANGEBYSCORE', 'ZREMRANGEBYSCORE'],
+      ...['XADD', 'XLEN'],
+    ],
+  ],
+  // A subcommand, then the key: OBJECT ENCODING|FREQ|IDLETIME|REFCOUNT <key>, MEMORY USAGE <key>.
+  [[2], ['OBJECT', 'MEMORY']],
+  // Source and destination.
+  [[1, 2], ['RENAME', 'RENAMENX', 'COPY', 'SMOVE', 'LMOVE', 'RPOPLPUSH']],
+  // Every argument.
+  ['all', ['DEL', 'UNLINK', 'EXISTS', 'TOUCH', 'MGET']],
+  // key value [key value ...]
+  ['odd', ['MSET', 'MSETNX']],
+];
+
+const KEY_POSITIONS: ReadonlyMap<string, KeyPositions> = new Map(
+  KEY_POSITION_TABLE.flatMap(([positions, commands]) => commands.map((command) => [command, positions] as const)),
+);
+
+function isKeyPosition(positions: KeyPositions, position: number): boolean {
+  if (positions === 'all') return true;
+  if (positions === 'odd') return position % 2 === 1;
+  return positions.includes(position);
+}
+
+function hasKeyPositionAfter(positions: KeyPositions, position: number): boolean {
+  return typeof positions === 'string' || positions.some((keyPosition) => keyPosition > position);
+}
+
+/** A key argument as the rule wants it; whitespace as the KEYS/ARGV rule allows it. */
+const KEY_ARGUMENT = /^KEYS\s*\[\s*\d+\s*\]$/;
+
+/** One argument of a call: its code (comments and strings blanked), its text (comments blanked). */
+interface CallArgument {
+  /** Trimmed, strings blanked: for its shape. */
+  readonly code: string;
+  /** Trimmed, strings kept: for a command name. */
+  readonly text: string;
+  /** `text` with line breaks and their indentation folded to one space: for messages. */
+  readonly shown: string;
+  /** Line of its first character. */
+  readonly line: number;
+}
+
+/**
+ * Checks every `redis.call(...)` and `redis.pcall(...)` of the body, so that every key a script touches
+ * is passed in KEYS (Redis Cluster routes a script by its KEYS; ACL key patterns check them):
+ *
+ * - the command name is a string literal (`'HSET'`, `"hset"`, `[[HSET]]`; case-insensitive);
+ * - the command is in {@link KEY_POSITION_TABLE};
+ * - every argument in a key position is exactly `KEYS[<integer>]`;
+ * - a last argument that is a call or `...` (Lua spreads all its values into the argument list) is
+ *   refused when key positions follow it, unless wrapped in parentheses, which keeps one value;
+ * - `redis.call` and `redis.pcall` are called directly, with parentheses: an alias (`local call =
+ *   redis.call`), passing them as a value, `redis['call']`, or `redis.call 'TIME'` is refused.
+ *
+ * Limits: this is a scanner over the text, not a Lua parser. It finds `redis.call` (spaces allowed
+ * around the dot) in the code outside comments and strings, and splits the argument list at commas
+ * outside `()`, `[]`, `{}` and string literals, across lines. It does not follow values: a key
+ * that is a local holding `KEYS[1]` is refused, and so is a command name held in a variable. A command
+ * name with escapes (`'G\69T'`) is not decoded, so it is reported unknown. It is a lint against mistakes,
+ * not a sandbox: it does not see `redis` itself aliased (`local r = redis`), `_G.redis`, `rawget`,
+ * `loadstring`, nor a `redis` shadowed by a local. `KEYS[<expression>]` in a key position is left to the
+ * dynamic KEYS rule, which reports it already.
+ */
+function checkRedisCalls(body: string, firstLine: number, report: Report): void {
+  const code = stripCommentsAndStrings(body);
+  const text = stripComments(body);
+  const lineAt = lineLocator(body, firstLine);
+  for (const match of code.matchAll(/\bredis\s*\.\s*(p?call)\b/g)) {
+    const functionName = `redis.${match[1]}`;
+    let next = match.index + match[0].length;
+    // Over `text`, not `code`: a blanked string must stop the skip, so that `redis.call 'TIME'` is seen.
+    while (/\s/.test(text[next] ?? '')) next++;
+    if (code[next] === '(') {
+      checkRedisCall(functionName, lineAt(match.index), next, code, text, lineAt, report);
+    } else if (startsCallArguments(text, next)) {
+      report(lineAt(match.index), `${functionName} must be called with parentheses so its arguments can be checked`);
+    } else {
+      report(lineAt(match.index), `${functionName} must be called directly`);
+    }
+  }
+  for (const match of text.matchAll(/\bredis\s*\[\s*(['"])(p?call)\1\s*\]/g)) {
+    // Only where `redis` is code: not in a string.
+    if (code[match.index] === 'r') report(lineAt(match.index), `redis.${match[2]} must be called directly`);
+  }
+}
+
+/** Whether call arguments without parentheses start at `index`: a string literal or a table (`f'x'`, `f{x}`). */
+function startsCallArguments(text: string, index: number): boolean {
+  const char = text[index];
+  return char === "'" || char === '"' || char === '{' || longBracketLevel(text, index) !== undefined;
+}
+
+/** Checks one call whose `(` is at `open`; `code` and `text` are the body blanked two ways. */
+function checkRedisCall(
+  functionName: string,
+  callLine: number,
+  open: number,
+  code: string,
+  text: string,
+  lineAt: (index: number) => number,
+  report: Report,
+): void {
+  const spans = splitArguments(code, open + 1);
+  if (!spans) {
+    report(callLine, `${functionName}( has no closing parenthesis`);
+    return;
+  }
+  const args = spans.map(({ start, end }): CallArgument => {
+    const argumentText = text.slice(start, end);
+    const leading = argumentText.length - argumentText.trimStart().length;
+    const trimmed = argumentText.trim();
+    return {
+      code: code.slice(start, end).trim(),
+      text: trimmed,
+      shown: trimmed.replace(/\s*\n\s*/g, ' '),
+      line: lineAt(start + leading),
+    };
+  });
+  const [nameArgument, ...rest] = args.length === 1 && args[0]!.text === '' ? [] : args;
+  const command = nameArgument && stringLiteralValue(nameArgument.text)?.toUpperCase();
+  if (command === undefined) {
+    report(
+      nameArgument?.line ?? callLine,
+      `${functionName} command name must be a string literal so its keys can be checked`,
+    );
+    return;
+  }
+  const positions = KEY_POSITIONS.get(command);
+  if (positions === undefined) {
+    report(nameArgument!.line, `unknown command ${command}: add it to the key-position table in scripts/lua-header.ts`);
+    return;
+  }
+  rest.forEach((argument, index) => {
+    const position = index + 1;
+    if (isKeyPosition(positions, position)) {
+      if (!KEY_ARGUMENT.test(argument.code) && !isKeysSubscript(argument.code)) {
+        report(
+          argument.line,
+          `${command} key argument must be KEYS[n]: ` +
+            `scripts may only touch keys passed in KEYS (found: ${argument.shown})`,
+        );
+      }
+    } else if (
+      position === rest.length &&
+      hasKeyPositionAfter(positions, position) &&
+      mayReturnSeveralValues(argument.text)
+    ) {
+      report(
+        argument.line,
+        `${command} last argument may spread several values into key positions: ` +
+          `wrap it in parentheses to keep one (found: ${argument.shown})`,
+      );
+    }
+  });
+}
+
+/**
+ * Splits an argument list that starts at `start` (just after its `(`) at the commas outside brackets;
+ * `code` has its comments and strings blanked. Returns the spans, or undefined when the list is not closed.
+ */
+function splitArguments(code: string, start: number): { start: number; end: number }[] | undefined {
+  const spans: { start: number; end: number }[] = [];
+  let depth = 0;
+  let argumentStart = start;
+  for (let index = start; index < code.length; index++) {
+    const char = code[index]!;
+    if (char === '(' || char === '[' || char === '{') {
+      depth++;
+    } else if (char === ')' || char === ']' || char === '}') {
+      if (depth === 0) {
+        spans.push({ start: argumentStart, end: index });
+        return spans;
+      }
+      depth--;
+    } else if (char === ',' && depth === 0) {
+      spans.push({ start: argumentStart, end: index });
+      argumentStart = index + 1;
+    }
+  }
+  return undefined;
+}
+
+/** `KEYS[<anything>]` as a whole: what is not `KEYS[n]` there is a dynamic access, reported as such. */
+function isKeysSubscript(code: string): boolean {
+  const open = /^KEYS\s*\[/.exec(code);
+  return open !== null && closingIndex(code, open[0].length - 1) === code.length - 1;
+}
+
+/** The value of `text` when it is exactly one string literal (escapes left as written), else undefined. */
+function stringLiteralValue(text: string): string | undefined {
+  const quote = text[0];
+  if (quote === "'" || quote === '"') {
+    const closed = text.length >= 2 && text.endsWith(quote) && quotedStringEnd(text, 0) === text.length;
+    return closed ? text.slice(1, -1) : undefined;
+  }
+  const level = longBracketLevel(text, 0);
+  if (level === undefined) return undefined;
+  const close = `]${'='.repeat(level)}]`;
+  if (longBracketEnd(text, 0, level) !== text.length || !text.endsWith(close) || text.length < 2 * close.length) {
+    return undefined;
+  }
+  // Lua drops a line break right after the opening bracket.
+  return text.slice(close.length, -close.length).replace(/^\r?\n/, '');
+}
+
+/**
+ * Whether an argument can stand for several values: `...`, or a call (`f(x)`, `t.f(x)`, `o:m(x)`,
+ * `f'x'`, `f{x}`), whose values Lua all passes when it is the last argument. A call in parentheses, an
+ * operator expression or a literal is one value. `text` has its comments blanked and is trimmed.
+ */
+function mayReturnSeveralValues(text: string): boolean {
+  if (text === '...') return true;
+  let index = 0;
+  const skipSpace = () => {
+    while (/\s/.test(text[index] ?? '')) index++;
+  };
+  const name = () => {
+    const match = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(index));
+    if (match) index += match[0].length;
+    return match !== null;
+  };
+  /** Skips call arguments: `(...)`, `{...}` or one string literal. */
+  const callArguments = () => {
+    const end =
+      text[index] === '(' || text[index] === '{' ? closingIndex(text, index) : skippedTokenEnd(text, index);
+    if (end === undefined) return false;
+    index = text[index] === '(' || text[index] === '{' ? end + 1 : end;
+    return true;
+  };
+
+  if (text[index] === '(') {
+    const end = closingIndex(text, index);
+    if (end === undefined) return false;
+    index = end + 1;
+  } else if (!name()) {
+    return false;
+  }
+  let isCall = false;
+  for (;;) {
+    skipSpace();
+    if (index >= text.length) return isCall;
+    const char = text[index];
+    if (char === '.' && text[index + 1] !== '.') {
+      index++;
+      skipSpace();
+      if (!name()) return false;
+      isCall = false;
+    } else if (char === ':') {
+      index++;
+      skipSpace();
+      if (!name()) return false;
+      skipSpace();
+      if (!callArguments()) return false;
+      isCall = true;
+    } else if (char === '[' && longBracketLevel(text, index) === undefined) {
+      const end = closingIndex(text, index);
+      if (end === undefined) return false;
+      index = end + 1;
+      isCall = false;
+    } else if (char === '(' || char === '{' || char === "'" || char === '"' || char === '[') {
+      if (!callArguments()) return false;
+      isCall = true;
+    } else {
+      return false;
+    }
+  }
+}
+
+/** Index of the bracket closing the one at `open`, skipping strings and comments; undefined if none. */
+function closingIndex(code: string, open: number): number | undefined {
+  let depth = 0;
+  let index = open;
+  while (index < code.length) {
+    const skipped = skippedTokenEnd(code, index);
+    if (skipped !== undefined) {
+      index = skipped;
+      continue;
+    }
+    const char = code[index];
+    if (char === '(' || char === '[' || char === '{') depth++;
+    else if ((char === ')' || char === ']' || char === '}') && --depth === 0) return index;
+    index++;
+  }
+  return undefined;
+}
+
+/** Maps an index of `code` to its line number, `firstLine` being the number of the first line. */
+function lineLocator(code: string, firstLine: number): (index: number) => number {
+  const newlines: number[] = [];
+  for (let index = code.indexOf('\n'); index !== -1; index = code.indexOf('\n', index + 1)) newlines.push(index);
+  return (index) => {
+    let low = 0;
+    let high = newlines.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (newlines[middle]! < index) low = middle + 1;
+      else high = middle;
+    }
+    return firstLine + low;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------

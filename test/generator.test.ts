@@ -280,6 +280,26 @@ const badFixtures: Record<string, string[]> = {
     'lua/duplicate_tags.lua:5: duplicate @script tag: already given on line 3',
     'lua/duplicate_tags.lua:6: duplicate @return tag: already given on line 4',
   ],
+  'concatenated_key.lua': [
+    "lua/concatenated_key.lua:9: GET key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: 'cache:' .. ARGV[1])",
+  ],
+  'local_key.lua': [
+    'lua/local_key.lua:8: HGETALL key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: key)',
+  ],
+  'dynamic_command.lua': [
+    'lua/dynamic_command.lua:8: redis.call command name must be a string literal so its keys can be checked',
+    'lua/dynamic_command.lua:9: redis.pcall command name must be a string literal so its keys can be checked',
+  ],
+  'aliased_call.lua': ['lua/aliased_call.lua:7: redis.call must be called directly'],
+  'unknown_command.lua': [
+    'lua/unknown_command.lua:8: unknown command SUNIONSTORE: add it to the key-position table in scripts/lua-header.ts',
+  ],
+  'del_bad_key.lua': [
+    "lua/del_bad_key.lua:7: DEL key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: KEYS[1] .. ':lock')",
+  ],
+  'mset_bad_key.lua': [
+    'lua/mset_bad_key.lua:11: MSET key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[2])',
+  ],
 };
 
 test('every bad fixture has its expected errors, and every expectation its fixture', () => {
@@ -340,6 +360,66 @@ test('return types: what a Lua reply can be, and what it cannot', () => {
   ]);
   assert.equal(errorsFor('number; const x = 1'), [
     "@return type 'number; const x = 1' is not valid TypeScript: it is not a single type",
+  ]);
+});
+
+test('redis.call keys: multi-line calls, pcall, RENAME, MSET and TIME pass', () => {
+  const script = parseGood('key_positions.lua');
+  assert.equal(
+    script.keys.map((key) => key.name),
+    ['source', 'target', 'stamp', 'mover'],
+  );
+});
+
+test('redis.call keys: what the scanner sees and what it does not', () => {
+  const errorsFor = (body: string) =>
+    errorsOf({
+      path: 'lua/c.lua',
+      text: `#!lua\n--- Calls.\n---@script c\n---@key a A\n---@key b B\n---@arg x string X\n---@return unknown\n\n${body}`,
+    });
+  const allowed = [
+    // Comments and strings: neither calls nor argument separators.
+    "-- redis.call(x)\nlocal s = 'redis.call(cmd)'\nreturn redis.call('GET', -- the key, really\n KEYS[1]), KEYS[2], ARGV[1]",
+    "return redis.call('HSET', KEYS[1], 'a,b', cjson.encode({ 1, 2 }), ARGV[1]), redis.call('PING'), KEYS[2]",
+    // Long-bracket names (a line break right after the bracket is not part of it), spaces around the dot.
+    'return redis.call([[GET]], KEYS[1]), redis . pcall ( [==[\nGet]==] , KEYS[2] ), ARGV[1]',
+    // OBJECT and MEMORY have their key after the subcommand, when they have one.
+    "return redis.call('OBJECT', 'HELP'), redis.call('OBJECT', 'ENCODING', KEYS[1]), redis.call('MEMORY', 'USAGE', KEYS[2], 'SAMPLES', ARGV[1])",
+    // A spread last argument is fine where no key position follows it, or in parentheses (one value).
+    "return redis.call('HSET', KEYS[1], unpack({ ARGV[1] })), redis.call('MSET', KEYS[2], (tostring(1)))",
+  ];
+  for (const body of allowed) assert.equal(errorsFor(body), [], body);
+  assert.equal(
+    errorsFor(
+      [
+        "return redis['call']('GET', KEYS[1], KEYS[2], ARGV[1]),",
+        "  redis.call 'TIME',",
+        "  pcall(redis.pcall, 'GET', ARGV[1]),",
+        "  redis.call('MSET', KEYS[1], 'v', KEYS[2], tostring(1)),",
+        "  redis.call('OBJECT', t:encoding'x'),",
+        "  redis.call('SET', KEYS[1], redis.call('GET', ARGV[1])),",
+        "  redis.call('DEL', KEYS[1] --[[ first ]], KEYS[1]:sub(1, 3)),",
+        "  redis.call('G\\69T', KEYS[1]),",
+        '  redis.call(),',
+        "  redis.call('GET', KEYS[1]",
+      ].join('\n'),
+    ),
+    [
+      'lua/c.lua:9: redis.call must be called directly',
+      'lua/c.lua:10: redis.call must be called with parentheses so its arguments can be checked',
+      'lua/c.lua:11: redis.pcall must be called directly',
+      'lua/c.lua:12: MSET last argument may spread several values into key positions: wrap it in parentheses to keep one (found: tostring(1))',
+      "lua/c.lua:13: OBJECT last argument may spread several values into key positions: wrap it in parentheses to keep one (found: t:encoding'x')",
+      'lua/c.lua:14: GET key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
+      'lua/c.lua:15: DEL key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: KEYS[1]:sub(1, 3))',
+      'lua/c.lua:16: unknown command G\\69T: add it to the key-position table in scripts/lua-header.ts',
+      'lua/c.lua:17: redis.call command name must be a string literal so its keys can be checked',
+      'lua/c.lua:18: redis.call( has no closing parenthesis',
+    ],
+  );
+  // KEYS[i] in a key position is reported once, as the dynamic access it is.
+  assert.equal(errorsFor("for i = 1, 2 do redis.call('DEL', KEYS[i]) end\nreturn KEYS[1], KEYS[2], ARGV[1]"), [
+    'lua/c.lua:9: dynamic KEYS access is not supported: declare every key with @key',
   ]);
 });
 

@@ -22,6 +22,9 @@ export const readScript: ScriptDefinition = {
 -- HMGET on another type is an error: pcall keeps it from aborting the script so the reply can say what is there.
 local fields = redis.pcall('HMGET', KEYS[1], 'd', 's')
 if fields.err then
+  if string.sub(fields.err, 1, 9) ~= 'WRONGTYPE' then
+    return fields
+  end
   return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
 end
 
@@ -43,7 +46,7 @@ end
 -- false, not nil: a nil would end the Lua array and drop pttl from the reply.
 return { data, stale or false, redis.call('PTTL', KEYS[1]) }
 `,
-  sha1: 'a0c24ee4bc05a380be0e36248d0fc4ac58a585f6',
+  sha1: '9bc7eef8c08feeaed7c9416792178540ff9c340c',
   numberOfKeys: 1,
   readOnly: true,
 };

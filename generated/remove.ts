@@ -21,6 +21,9 @@ export const removeScript: ScriptDefinition = {
 
 local present = redis.pcall('HEXISTS', KEYS[1], 'd')
 if type(present) == 'table' then
+  if string.sub(present.err, 1, 9) ~= 'WRONGTYPE' then
+    return present
+  end
   return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
 end
 if present == 0 then
@@ -31,7 +34,7 @@ if present == 0 then
 end
 return redis.call('DEL', KEYS[1])
 `,
-  sha1: '2c3ac196f7b46ec1ee408ba54da98e2abd3755c9',
+  sha1: 'da51d993796169ac5de2d47a4b88ac2033c55f32',
   numberOfKeys: 1,
   readOnly: false,
 };

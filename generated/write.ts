@@ -36,6 +36,9 @@ end
 -- A cache entry is a hash with field d; HEXISTS on another type is an error, which pcall catches.
 local present = redis.pcall('HEXISTS', KEYS[1], 'd')
 if type(present) == 'table' then
+  if string.sub(present.err, 1, 9) ~= 'WRONGTYPE' then
+    return present
+  end
   return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
 end
 if present == 0 and redis.call('EXISTS', KEYS[1]) == 1 then
@@ -75,7 +78,7 @@ elseif present == 1 then
 end
 return 1
 `,
-  sha1: 'e4b84bcda31a21a9ff44629738e5ab159c70e71d',
+  sha1: '89af15ba2c010ad827113b67746a0b08286a73e2',
   numberOfKeys: 1,
   readOnly: false,
 };

@@ -9,6 +9,9 @@
 -- HMGET on another type is an error: pcall keeps it from aborting the script so the reply can say what is there.
 local fields = redis.pcall('HMGET', KEYS[1], 'd', 's')
 if fields.err then
+  if string.sub(fields.err, 1, 9) ~= 'WRONGTYPE' then
+    return fields
+  end
   return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
 end
 

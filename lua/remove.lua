@@ -8,6 +8,9 @@
 
 local present = redis.pcall('HEXISTS', KEYS[1], 'd')
 if type(present) == 'table' then
+  if string.sub(present.err, 1, 9) ~= 'WRONGTYPE' then
+    return present
+  end
   return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
 end
 if present == 0 then

@@ -22,6 +22,9 @@ end
 -- A cache entry is a hash with field d; HEXISTS on another type is an error, which pcall catches.
 local present = redis.pcall('HEXISTS', KEYS[1], 'd')
 if type(present) == 'table' then
+  if string.sub(present.err, 1, 9) ~= 'WRONGTYPE' then
+    return present
+  end
   return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
 end
 if present == 0 and redis.call('EXISTS', KEYS[1]) == 1 then

@@ -6,12 +6,14 @@ import { CacheValue } from './cache-value.js';
 import { PassthroughCompressor, type Compressor } from './compressor.js';
 import type { ClientSettings, ConnectionMode } from './connection.js';
 import {
+  type BackendError,
   CompressionError,
   ConfigurationError,
   FormatError,
   InvalidKeyError,
   InvalidValueError,
   MissingConnectionModeError,
+  TimeoutError,
   type Operation,
 } from './errors.js';
 import { ConnectFailure, toBackendError } from './error-mapping.js';
@@ -83,6 +85,9 @@ export class RedisBackend implements AsyncDisposable {
   #ownedClient: IoredisClient | null = null;
   #connecting: Promise<ScriptRunner> | null = null;
   #closed = false;
+  /** Calls answered so far; a timeout looks at it to tell a slow connection from a dead one. */
+  #replies = 0;
+  #silenceCheck: NodeJS.Timeout | null = null;
 
   /** @internal Use {@link RedisBackend.builder}. */
   constructor(builder: RedisBackendBuilder, mode: ConnectionMode | null, client: IoredisClient | null) {
@@ -216,6 +221,7 @@ export class RedisBackend implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#silenceCheck !== null) clearTimeout(this.#silenceCheck);
     this.#runner = null;
     await this.#connecting?.catch(() => undefined);
     const client = this.#ownedClient;
@@ -236,9 +242,11 @@ export class RedisBackend implements AsyncDisposable {
   async #fetch(key: CacheKey, operation: Operation): Promise<scripts.ReadReply> {
     const redisKey = this.#encode(key, operation);
     try {
-      return await scripts.read(this.#runner ?? (await this.#connect()), redisKey);
+      const reply = await scripts.read(this.#runner ?? (await this.#connect()), redisKey);
+      this.#replies++;
+      return reply;
     } catch (error) {
-      throw toBackendError(error, operation, key);
+      throw this.#failure(error, operation, key);
     }
   }
 
@@ -258,8 +266,9 @@ export class RedisBackend implements AsyncDisposable {
     const staleMs = stale === null ? null : epochMillis(stale, 'stale', operation, key);
     try {
       await scripts.write(this.#runner ?? (await this.#connect()), redisKey, data, staleMs, ttl);
+      this.#replies++;
     } catch (error) {
-      throw toBackendError(error, operation, key);
+      throw this.#failure(error, operation, key);
     }
   }
 
@@ -268,10 +277,39 @@ export class RedisBackend implements AsyncDisposable {
     let count: number;
     try {
       count = await scripts.remove(this.#runner ?? (await this.#connect()), redisKey);
+      this.#replies++;
     } catch (error) {
-      throw toBackendError(error, operation, key);
+      throw this.#failure(error, operation, key);
     }
     return count > 0 ? { kind: 'deleted', count } : MISSING;
+  }
+
+  #failure(error: unknown, operation: Operation, key: CacheKey): BackendError {
+    const failure = toBackendError(error, operation, key);
+    if (!(failure instanceof TimeoutError)) return failure;
+    this.#checkForSilence();
+    return failure;
+  }
+
+  /**
+   * After a timeout, waits one more response timeout: if no call at all was answered meanwhile, the
+   * connection is taken for dead without having been closed (a partition, a NAT that forgot it, where
+   * TCP would keep it for many minutes) and replaced. A merely busy connection keeps answering, and stays.
+   *
+   * # Caveats
+   * Only for a single-node connection the backend owns: a given client is the application's, and a
+   * cluster client's node connections are its own business.
+   */
+  #checkForSilence(): void {
+    const client = this.#ownedClient;
+    const timeout = this.#settings.responseTimeout;
+    if (client === null || client.isCluster || timeout === null || this.#silenceCheck !== null) return;
+    const answered = this.#replies;
+    this.#silenceCheck = setTimeout(() => {
+      this.#silenceCheck = null;
+      if (this.#replies === answered && client.status === 'ready') client.disconnect(true);
+    }, timeout);
+    this.#silenceCheck.unref();
   }
 
   #encode(key: CacheKey, operation: Operation): RedisKey {
@@ -302,6 +340,13 @@ export class RedisBackend implements AsyncDisposable {
       await connectWithin(client, this.#settings.connectionTimeout);
     } catch (error) {
       client.disconnect();
+      // ioredis' cluster client asks CLUSTER SLOTS on a throw-away connection and drops that connection's error:
+      // all it says is "Connection is closed.". One direct connection to the first seed tells why.
+      const nodeError = (lastError as { lastNodeError?: Error } | undefined)?.lastNodeError;
+      if (mode.kind === 'cluster' && nodeError?.message === 'Connection is closed.') {
+        const why = await mode.probeFirstSeed(this.#settings);
+        if (why !== undefined) (lastError as { lastNodeError?: unknown }).lastNodeError = why;
+      }
       this.#connecting = null;
       throw ConnectFailure.from(lastError ?? error, mode.describe(), this.#settings.connectionTimeout);
     }
@@ -310,7 +355,7 @@ export class RedisBackend implements AsyncDisposable {
       throw new ConnectFailure('the backend is closed');
     }
     this.#ownedClient = client;
-    const runner = new IoredisScriptRunner(client);
+    const runner = new IoredisScriptRunner(client, client.isCluster ? null : (this.#settings.responseTimeout ?? this.#settings.connectionTimeout));
     this.#runner = runner;
     return runner;
   }
@@ -320,8 +365,11 @@ function context(operation: Operation, key: CacheKey): { operation: Operation; k
   return { operation, key: key.toString() };
 }
 
+/** The largest time a `Date` holds: an expire written there must not read back as `Invalid Date`. */
+const MAX_DATE_MS = 8.64e15;
+
 function expireFromPttl(pttl: number): Date | null {
-  return pttl >= 0 ? new Date(Date.now() + pttl) : null;
+  return pttl >= 0 ? new Date(Math.min(Date.now() + pttl, MAX_DATE_MS)) : null;
 }
 
 function staleFromReply(stale: number | null): Date | null {

@@ -46,8 +46,15 @@ function parseEndpoint(url: string, what: string): Endpoint {
   const port = parsed.port === '' ? 6379 : Number(parsed.port);
   const path = parsed.pathname.replace(/^\//, '');
   const db = path === '' ? 0 : Number(path);
-  const username = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
-  const password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
+  let username: string | undefined;
+  let password: string | undefined;
+  try {
+    username = parsed.username === '' ? undefined : decodeURIComponent(parsed.username);
+    password = parsed.password === '' ? undefined : decodeURIComponent(parsed.password);
+  } catch {
+    // Neither is echoed: a "%" not followed by two hex digits (write it %25) or an invalid UTF-8 sequence.
+    throw new ConfigurationError(`${what} has a user name or password that is not valid percent-encoding (write % as %25)`);
+  }
   const credentials = username === undefined ? (password === undefined ? '' : ':***@') : password === undefined ? `${username}@` : `${username}:***@`;
   const redacted = `${parsed.protocol}//${credentials}${parsed.host}${path === '' ? '' : `/${path}`}`;
   if (!tls && parsed.protocol !== 'redis:') {
@@ -56,6 +63,11 @@ function parseEndpoint(url: string, what: string): Endpoint {
   if (host === '') throw new ConfigurationError(`${what} ${redacted} has no host`);
   if (!Number.isInteger(db) || db < 0) throw new ConfigurationError(`${what} ${redacted} has database "${path}", expected an integer`);
   return { host, port, db, tls, username, password, redacted };
+}
+
+/** ioredis' private method that rejects queued calls; see its use in `SingleConnectionMode.createClient`. */
+interface InFlightQueue {
+  flushQueue(error: Error, options: { offlineQueue: boolean }): void;
 }
 
 function reconnectDelay(exponentBase: number): (attempt: number) => number {
@@ -75,6 +87,8 @@ function nodeOptions(endpoint: Endpoint, settings: ClientSettings): RedisOptions
     maxRetriesPerRequest: settings.retries,
     // A write resent after a reconnect could overwrite a newer entry written meanwhile: fail it instead.
     autoResendUnfulfilledCommands: false,
+    // ioredis' 2 s default keeps a timer, and so the process, alive after closing a connection that failed.
+    disconnectTimeout: 100,
   };
 }
 
@@ -117,7 +131,7 @@ export class SingleConnectionMode {
   /** @internal Creates the ioredis client the backend owns; it connects when asked to. */
   createClient(settings: ClientSettings): IoredisClient {
     const endpoint = this.#endpoint;
-    return new Redis({
+    const client = new Redis({
       ...nodeOptions(endpoint, settings),
       host: endpoint.host,
       port: endpoint.port,
@@ -126,6 +140,13 @@ export class SingleConnectionMode {
       enableAutoPipelining: settings.autoPipelining,
       retryStrategy: reconnectDelay(this.#exponentBase),
     });
+    // With autoResendUnfulfilledCommands off, ioredis forgets the calls that were in flight when the
+    // connection closed once it reconnects, without ever settling them: they would hang. Reject them now
+    // ('close' is emitted before the reconnection, which only starts after the backoff delay).
+    client.on('close', () => {
+      (client as unknown as InFlightQueue).flushQueue(new Error('Connection is closed.'), { offlineQueue: false });
+    });
+    return client;
   }
 
   /** The redacted URL, for messages: `redis://user:***@host:port/db`. */
@@ -194,6 +215,22 @@ export class ClusterConnectionMode {
         redisOptions: nodeOptions(first, settings),
       },
     );
+  }
+
+  /** @internal Connects once to the first seed, as every node connection would, and returns why that failed. */
+  async probeFirstSeed(settings: ClientSettings): Promise<Error | undefined> {
+    const first = this.#seeds[0] as Endpoint;
+    const probe = new Redis({ ...nodeOptions(first, settings), host: first.host, port: first.port, lazyConnect: true, retryStrategy: () => null });
+    let failure: Error | undefined;
+    probe.on('error', (error: Error) => (failure ??= error));
+    try {
+      await probe.connect();
+    } catch (error) {
+      failure ??= error as Error;
+    } finally {
+      probe.disconnect();
+    }
+    return failure === undefined ? undefined : new Error(failure.message);
   }
 
   /** The redacted seed URLs, for messages. */

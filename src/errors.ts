@@ -113,7 +113,7 @@ export class CompressionError extends BackendError {
 // What the two refusals a user meets most often mean for the entry.
 function hint(serverMessage: string): string {
   if (serverMessage.startsWith('OOM')) return ' (Redis is at maxmemory and refuses writes; nothing was written)';
-  if (serverMessage.startsWith('NOPERM')) return ' (the Redis user lacks a permission; see the minimal ACL rule in the README)';
+  if (/^NOPERM|can't run this command|can't access at least one of the keys/.test(serverMessage)) return ' (the Redis user lacks a permission; see the minimal ACL rule in the README)';
   return '';
 }
 

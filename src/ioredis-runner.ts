@@ -69,12 +69,19 @@ export class IoredisScriptRunner implements ScriptRunner {
   readonly #commands: BufferScriptCommands;
   readonly #clusterAutoPipelining: boolean;
   readonly #readOnlyCommands: boolean;
+  readonly #reconnectLimitMs: number | null;
 
-  constructor(client: IoredisClient) {
+  /**
+   * @param reconnectLimitMs For a single-node client: the longest a call made while the connection is
+   *   being re-established may wait for it (ioredis queues such calls without any bound), after which it
+   *   rejects with "no connection". `null` leaves the client's own behaviour.
+   */
+  constructor(client: IoredisClient, reconnectLimitMs: number | null = null) {
     this.#client = client;
     this.#commands = client as unknown as BufferScriptCommands;
     this.#clusterAutoPipelining = client.isCluster && client.options.enableAutoPipelining === true;
     this.#readOnlyCommands = !client.isCluster || (client as Cluster).options.scaleReads !== 'master';
+    this.#reconnectLimitMs = reconnectLimitMs;
   }
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
@@ -83,7 +90,7 @@ export class IoredisScriptRunner implements ScriptRunner {
       this.#clusterAutoPipelining && script.numberOfKeys > 0 && typeof keysAndArguments[0] !== 'string'
         ? this.#sendAlone(evalsha, script.sha1, script, keysAndArguments)
         : this.#commands[BUFFER_VARIANT[evalsha]](script.sha1, script.numberOfKeys, keysAndArguments);
-    return reply.catch((error: unknown) => {
+    const settled = reply.catch((error: unknown) => {
       if (isNoScript(error)) return this.#evalAlone(script, keysAndArguments);
       // An auto-pipeline only retries a redirection shared by all of its commands; the others get the
       // MOVED or ASK reply itself. Sent alone, the call gets ioredis' own redirection handling.
@@ -95,6 +102,21 @@ export class IoredisScriptRunner implements ScriptRunner {
       }
       throw error;
     });
+    return this.#reconnectLimitMs !== null && this.#client.status !== 'ready' ? this.#bounded(settled, this.#reconnectLimitMs) : settled;
+  }
+
+  async #bounded(call: Promise<unknown>, limitMs: number): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no connection to Redis within ${limitMs} ms (${this.#client.status})`)), limitMs);
+    });
+    // The call stays queued in ioredis and may still run once the connection is back; keep its outcome handled.
+    call.catch(() => undefined);
+    try {
+      return await Promise.race([call, limit]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #evalAlone(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {

@@ -15,6 +15,12 @@
  *   10 s (then SIGKILL, then another 10 s) per process; this harness SIGKILLs both processes itself;
  * - a server that never prints "Ready to accept connections" would make `start()` hang forever: starts are
  *   raced against a timeout and a `--pidfile` lets us find and kill such a process.
+ *
+ * With the `tls` option every node is TLS-only: `--port 0` (after redis-memory-server's own `--port`, so it
+ * wins) turns the plain port off, the port the harness picked becomes `--tls-port`, and `--tls-cluster yes
+ * --tls-replication yes` put the cluster bus and replication on TLS too; the nodes then announce their TLS
+ * ports (CLUSTER SLOTS, CLUSTER NODES, redirections). A TLS-only server prints "Ready to accept connections"
+ * too, so readiness works the same.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -25,13 +31,15 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { RedisMemoryServer } from 'redis-memory-server';
 
+import { tlsServerArgs } from './tls.js';
+
 export interface ClusterNodeUnderTest {
   /** Always `127.0.0.1`. */
   readonly host: string;
   readonly port: number;
-  /** `redis://127.0.0.1:port`. */
+  /** `redis://127.0.0.1:port` (`rediss://127.0.0.1:port` with the `tls` option). */
   readonly url: string;
-  /** A plain ioredis client to this node only (not a Cluster client). */
+  /** A plain ioredis client to this node only (not a Cluster client); over TLS with the `tls` option. */
   readonly admin: Redis;
   /** The node's current role, asked live (ROLE). */
   role(): Promise<'primary' | 'replica'>;
@@ -68,6 +76,20 @@ export interface ClusterOptions {
   args?: string[];
   /** Sets `--requirepass` and `--masterauth`; the admin clients authenticate with it. */
   password?: string;
+  /**
+   * Starts every node TLS-only (`--port 0 --tls-port <port> --tls-cluster yes --tls-replication yes`) with this
+   * certificate and key, `--tls-ca-cert-file caFile` and `--tls-auth-clients optional` (override it in `args`).
+   * Nodes are reached as `127.0.0.1`, so the certificate must name `IP:127.0.0.1`; nodes present it to each
+   * other as a client certificate too (cluster bus, replication), so it must allow client authentication. The
+   * admin clients trust `caFile` and present the same certificate, so `--tls-auth-clients yes` works as well.
+   */
+  tls?: ClusterTlsOptions;
+}
+
+export interface ClusterTlsOptions {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
 }
 
 const HOST = '127.0.0.1';
@@ -304,8 +326,9 @@ class Node implements ClusterNodeUnderTest {
   constructor(
     readonly launched: LaunchedNode,
     password: string | undefined,
+    tls: ClusterTlsOptions | undefined,
   ) {
-    this.url = `redis://${HOST}:${launched.port}`;
+    this.url = `${tls === undefined ? 'redis' : 'rediss'}://${HOST}:${launched.port}`;
     this.admin = new Redis({
       host: HOST,
       port: launched.port,
@@ -316,6 +339,9 @@ class Node implements ClusterNodeUnderTest {
       // already closed never does: it would hold the test process open that long.
       disconnectTimeout: 100,
       ...(password === undefined ? {} : { password }),
+      ...(tls === undefined
+        ? {}
+        : { tls: { ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } }),
     });
     this.admin.on('error', () => undefined);
   }
@@ -391,6 +417,13 @@ async function launchNode(root: string, name: string, port: number, busPort: num
     // offset first moves with the primary's PING to its replicas, every 10 s by default: ping every second.
     '--repl-ping-replica-period', '1',
     ...(options.password === undefined ? [] : ['--requirepass', options.password, '--masterauth', options.password]),
+    ...(options.tls === undefined
+      ? []
+      : [
+          ...tlsServerArgs({ tlsPort: port, ...options.tls, authClients: 'optional' }),
+          '--tls-cluster', 'yes',
+          '--tls-replication', 'yes',
+        ]),
     ...(options.args ?? []),
   ];
   const server = await RedisMemoryServer.create({ instance: { port, args } });
@@ -533,7 +566,7 @@ class Cluster implements ClusterUnderTest {
       throw new Error(`Redis cluster: ${failures.length} of ${count} nodes did not start: ${failures.map((f) => String(f.reason?.message ?? f.reason)).join('; ')}`);
     }
     const byIndex = results.map((result) => (result as PromiseFulfilledResult<LaunchedNode>).value);
-    for (const launched of byIndex) this.nodes.push(new Node(launched, options.password));
+    for (const launched of byIndex) this.nodes.push(new Node(launched, options.password, options.tls));
   }
 }
 

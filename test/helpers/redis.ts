@@ -13,6 +13,8 @@ export interface RedisUnderTest {
   readonly admin: Redis;
   /** Stops the server and the admin client. */
   stop(): Promise<void>;
+  /** SIGKILLs the server, as a crash would, and resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -20,11 +22,13 @@ export interface RedisUnderTest {
  * command-line `args` such as `['--requirepass', 'secret']`.
  */
 export async function startRedis(options: { args?: string[]; port?: number; adminPassword?: string } = {}): Promise<RedisUnderTest> {
+  // redis-memory-server treats a port as a wish and quietly takes another when it thinks it is busy; a
+  // restart on the same port must get that port, and its arguments come after its own, so --port wins.
   const server = await RedisMemoryServer.create({
-    instance: { args: ['--save', '', '--appendonly', 'no', ...(options.args ?? [])], ...(options.port ? { port: options.port } : {}) },
+    instance: { args: ['--save', '', '--appendonly', 'no', ...(options.args ?? []), ...(options.port ? ['--port', String(options.port)] : [])] },
   });
   const host = await server.getHost();
-  const port = await server.getPort();
+  const port = options.port ?? (await server.getPort());
   const admin = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 1, ...(options.adminPassword ? { password: options.adminPassword } : {}) });
   admin.on('error', () => undefined);
   await admin.connect();
@@ -35,6 +39,16 @@ export async function startRedis(options: { args?: string[]; port?: number; admi
     admin,
     async stop() {
       admin.disconnect();
+      await server.stop();
+    },
+    async kill() {
+      const info = server.getInstanceInfo();
+      const child = info ? info.childProcess : undefined;
+      admin.disconnect();
+      if (child === undefined || child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
       await server.stop();
     },
   };

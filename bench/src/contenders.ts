@@ -1,0 +1,546 @@
+/**
+ * The contenders, each with the configuration it is given (documented in `CONTENDERS`, which the report
+ * prints). Each runs in a child process of its own (src/child.ts); this module is imported by the child
+ * for the implementations and by the parent for the descriptions only (the clients are loaded lazily).
+ *
+ * The library under test is imported from the repository's sources (../../src/index.ts, through tsx), so a
+ * run always measures the working tree; no build step is needed.
+ */
+import type { Endpoint, Topology } from './types.js';
+import { keyText, pad12, TTL_MS } from './workload.js';
+
+export type Layout = 'hash' | 'string' | 'keyv' | 'bento';
+
+export interface ContenderInfo {
+  id: string;
+  label: string;
+  /** How the data is stored, which decides which contenders share a preloaded dataset. */
+  layout: Layout;
+  group: 'ours' | 'seed' | 'floor' | 'peer' | 'analysis';
+  client: 'ioredis' | 'node-redis';
+  /** Whether the contender's operations are Lua scripts (for counting client commands). */
+  scripts: boolean;
+  cluster: boolean;
+  config: string;
+}
+
+export const CONTENDERS: ContenderInfo[] = [
+  {
+    id: 'ours',
+    label: 'redis-lua-cache',
+    layout: 'hash',
+    group: 'ours',
+    client: 'ioredis',
+    scripts: true,
+    cluster: true,
+    config:
+      'RedisBackend.builder().connection(ConnectionMode.single(url) | .cluster(urls)).build(): every default (ioredis auto-pipelining on, UrlEncoded keys); raw layer read(key) / write(key, CacheValue(buffer, expire in 1 h)) / remove(key), a new CacheKey per operation.',
+  },
+  {
+    id: 'ours-noap',
+    label: 'redis-lua-cache (auto-pipelining off)',
+    layout: 'hash',
+    group: 'ours',
+    client: 'ioredis',
+    scripts: true,
+    cluster: true,
+    config: 'As `ours`, with .autoPipelining(false).',
+  },
+  {
+    id: 'seed',
+    label: "seed's design (hitbox-redis)",
+    layout: 'hash',
+    group: 'seed',
+    client: 'ioredis',
+    scripts: false,
+    cluster: true,
+    config:
+      "hitbox-redis 0.2.1 re-created over ioredis with its default options: a write is pipeline().hset(key, 'd', data).pexpire(key, ttl).exec(), a read pipeline().hmgetBuffer(key, 'd', 's').pttl(key).exec() turned into { data, stale, expire }, a remove DEL. Same keys and hash layout as ours, so both read the same preloaded entries.",
+  },
+  {
+    id: 'raw-evalsha',
+    label: 'raw ioredis EVALSHA (our scripts)',
+    layout: 'hash',
+    group: 'floor',
+    client: 'ioredis',
+    scripts: true,
+    cluster: true,
+    config:
+      "new Redis({ enableAutoPipelining: true }) (Cluster with scaleReads 'master' for the cluster), then evalsha_roBuffer(readScript.sha1, 1, key) (evalshaBuffer on a cluster, as the backend does), evalshaBuffer(writeScript.sha1, 1, key, data, '', ttl), evalshaBuffer(removeScript.sha1, 1, key), with the SHA1s of ../generated/index.ts; no NOSCRIPT handling (the scripts are loaded up front). The floor for our overhead.",
+  },
+  {
+    id: 'raw-evalsha-noap',
+    label: 'raw ioredis EVALSHA (auto-pipelining off)',
+    layout: 'hash',
+    group: 'floor',
+    client: 'ioredis',
+    scripts: true,
+    cluster: true,
+    config: 'As raw-evalsha, with enableAutoPipelining false (the floor of ours-noap).',
+  },
+  {
+    id: 'raw-getset',
+    label: 'raw ioredis GET/SET PX',
+    layout: 'string',
+    group: 'floor',
+    client: 'ioredis',
+    scripts: false,
+    cluster: true,
+    config: "new Redis({ enableAutoPipelining: true }): getBuffer(key), set(key, data, 'PX', ttl), del(key); the value is stored as a plain string.",
+  },
+  {
+    id: 'keyv',
+    label: 'Keyv + @keyv/redis',
+    layout: 'keyv',
+    group: 'peer',
+    client: 'node-redis',
+    scripts: false,
+    cluster: true,
+    config:
+      "createKeyv(url, { throwOnErrors: true }) from @keyv/redis (the documented entry point: no namespace, no key prefix; errors reject instead of reading as misses), or createKeyv(createCluster({ rootNodes }), ...); connected up front with store.getClient() (concurrent first calls on a cluster client fail otherwise); keyv.get(key), keyv.set(key, string, ttl), keyv.delete(key). Keyv's default serializer (JSON of { value, expires }); node-redis 5 with its defaults (it writes the commands of one tick together by itself).",
+  },
+  {
+    id: 'cache-manager',
+    label: 'cache-manager 7 (Keyv + @keyv/redis)',
+    layout: 'keyv',
+    group: 'peer',
+    client: 'node-redis',
+    scripts: false,
+    cluster: true,
+    config: 'createCache({ stores: [keyv] }) with the Keyv above and every other option at its default; cache.get(key), cache.set(key, string, ttl), cache.del(key). Stores exactly what Keyv stores.',
+  },
+  {
+    id: 'bentocache',
+    label: 'bentocache (Redis layer only)',
+    layout: 'bento',
+    group: 'peer',
+    client: 'ioredis',
+    scripts: false,
+    cluster: true,
+    config:
+      "new BentoCache({ default: 'redis', stores: { redis: bentostore().useL2Layer(redisDriver({ connection })) } }) with no memory (L1) layer and no bus, connection = new Redis({ enableAutoPipelining: true }) (the same client settings as ours; a Cluster for the cluster runs); bento.get({ key }), bento.set({ key, value: string, ttl }), bento.delete({ key }). Its default JSON serializer and options.",
+  },
+  {
+    id: 'nr-getset',
+    label: 'raw node-redis GET/SET PX',
+    layout: 'string',
+    group: 'analysis',
+    client: 'node-redis',
+    scripts: false,
+    cluster: false,
+    config: "createClient({ url }) of @redis/client 5 (the client @keyv/redis uses) with Buffer replies (withTypeMapping BLOB_STRING: Buffer): get(key), set(key, data, { PX: ttl }), del(key). For the client-cost analysis.",
+  },
+  {
+    id: 'nr-evalsha',
+    label: 'raw node-redis EVALSHA (our scripts)',
+    layout: 'hash',
+    group: 'analysis',
+    client: 'node-redis',
+    scripts: true,
+    cluster: false,
+    config: 'The same node-redis client running our scripts: evalShaRo(readScript.sha1, { keys: [key] }), evalSha(writeScript.sha1, { keys, arguments: [data, "", ttl] }). For the client-cost analysis.',
+  },
+  {
+    id: 'ours-cork',
+    label: 'redis-lua-cache + proposed corking runner',
+    layout: 'hash',
+    group: 'analysis',
+    client: 'ioredis',
+    scripts: true,
+    cluster: true,
+    config:
+      'The library itself (RedisBackend over .client(ioredis with enableAutoPipelining false), every other default), with IoredisScriptRunner.run wrapped as proposed for src/ioredis-runner.ts: on the first call of a tick it corks the socket (every primary\'s socket on a cluster) and uncorks it in process.nextTick, so the commands of one tick leave in one writev without ioredis\' Pipeline machinery. See bench/src/cork.ts.',
+  },
+  {
+    id: 'proto-then',
+    label: 'prototype: promise chain',
+    layout: 'hash',
+    group: 'analysis',
+    client: 'ioredis',
+    scripts: true,
+    cluster: false,
+    config: 'bench/src/proto.ts: read/write as plain methods returning scripts.read(...).then(toValue, toError), the library\'s key format, CacheValue and IoredisScriptRunner; auto-pipelining on. A proposed hot path, not the library.',
+  },
+  {
+    id: 'proto-lean',
+    label: 'prototype: promise chain, direct EVALSHA',
+    layout: 'hash',
+    group: 'analysis',
+    client: 'ioredis',
+    scripts: true,
+    cluster: false,
+    config: 'bench/src/proto.ts: as proto-then, with EVALSHA sent straight to ioredis and NOSCRIPT recovered in the same rejection handler (no .catch wrapper in the runner). A proposed hot path, not the library.',
+  },
+  {
+    id: 'proto-cork',
+    label: 'prototype: direct EVALSHA, socket corked per tick',
+    layout: 'hash',
+    group: 'analysis',
+    client: 'ioredis',
+    scripts: true,
+    cluster: false,
+    config: 'bench/src/proto.ts: as proto-lean with auto-pipelining off, the socket corked on the first command of a tick and uncorked in process.nextTick: the commands of one tick leave in one writev, as soon as the microtasks that issued them are done. A proposed hot path, not the library.',
+  },
+  {
+    id: 'ours-typed',
+    label: 'redis-lua-cache typed layer',
+    layout: 'hash',
+    group: 'ours',
+    client: 'ioredis',
+    scripts: true,
+    cluster: false,
+    config: 'As ours, through the typed layer get/set (MsgpackFormat of the Buffer, then the compressor under test).',
+  },
+];
+
+export function contenderInfo(id: string): ContenderInfo {
+  const info = CONTENDERS.find((c) => c.id === id);
+  if (!info) throw new Error(`unknown contender ${id}`);
+  return info;
+}
+
+/** What a contender does for the harness, by key index; values are Buffers or strings as `valueType` says. */
+export interface ContenderImpl {
+  valueType: 'buffer' | 'string';
+  get(prefix: string, index: number): Promise<unknown>;
+  set(prefix: string, index: number, value: Buffer | string): Promise<void>;
+  /** True when an entry was removed. */
+  remove(prefix: string, index: number): Promise<boolean>;
+  /** A SCAN pattern that matches this contender's keys of `prefix` only. */
+  scanPattern(prefix: string): string;
+  close(): Promise<void>;
+}
+
+export interface ContenderContext {
+  topology: Topology;
+  nodes: Endpoint[];
+  options: { compressor?: string };
+}
+
+const urlOf = (node: Endpoint): string => `redis://${node.host}:${node.port}`;
+
+async function ioredisClient(ctx: ContenderContext, autoPipelining: boolean) {
+  const { Redis, Cluster } = await import('ioredis');
+  if (ctx.topology === 'cluster') {
+    const cluster = new Cluster(
+      ctx.nodes.map(({ host, port }) => ({ host, port })),
+      { enableAutoPipelining: autoPipelining, scaleReads: 'master', lazyConnect: true },
+    );
+    await cluster.connect();
+    return cluster;
+  }
+  const redis = new Redis({ host: ctx.nodes[0]!.host, port: ctx.nodes[0]!.port, enableAutoPipelining: autoPipelining, lazyConnect: true });
+  await redis.connect();
+  return redis;
+}
+
+export async function createContender(id: string, ctx: ContenderContext): Promise<ContenderImpl> {
+  switch (id) {
+    case 'ours':
+    case 'ours-noap':
+    case 'ours-typed':
+      return ours(ctx, id !== 'ours-noap', id === 'ours-typed');
+    case 'seed':
+      return seed(ctx);
+    case 'raw-evalsha':
+    case 'raw-evalsha-noap':
+      return rawEvalsha(ctx, id === 'raw-evalsha');
+    case 'raw-getset':
+      return rawGetSet(ctx);
+    case 'keyv':
+    case 'cache-manager':
+      return keyvLike(ctx, id === 'cache-manager');
+    case 'bentocache':
+      return bento(ctx);
+    case 'ours-cork':
+      return oursCork(ctx);
+    case 'proto-then':
+    case 'proto-lean':
+    case 'proto-cork':
+      return proto(ctx, id !== 'proto-then', id === 'proto-cork');
+    case 'nr-getset':
+    case 'nr-evalsha':
+      return nodeRedis(ctx, id === 'nr-evalsha');
+    default:
+      throw new Error(`unknown contender ${id}`);
+  }
+}
+
+async function ours(ctx: ContenderContext, autoPipelining: boolean, typed: boolean): Promise<ContenderImpl> {
+  const lib = await import('../../src/index.js');
+  const { RedisBackend, ConnectionMode, CacheKey, CacheValue } = lib;
+  const mode = ctx.topology === 'cluster' ? ConnectionMode.cluster(ctx.nodes.map(urlOf)) : ConnectionMode.single(urlOf(ctx.nodes[0]!));
+  let builder = RedisBackend.builder().connection(mode);
+  if (!autoPipelining) builder = builder.autoPipelining(false);
+  if (typed) {
+    const name = ctx.options.compressor ?? 'none';
+    const compressor =
+      name === 'gzip' ? new lib.GzipCompressor() : name === 'brotli' ? new lib.BrotliCompressor() : name === 'zstd' ? new lib.ZstdCompressor() : new lib.PassthroughCompressor();
+    builder = builder.compressor(compressor);
+  }
+  const backend = builder.build();
+  const key = (prefix: string, index: number) => new CacheKey(prefix, 1, [{ key: 'k', value: pad12(index) }]);
+  const impl: ContenderImpl = {
+    valueType: 'buffer',
+    async get(prefix, index) {
+      const hit = await backend.read(key(prefix, index));
+      return hit === null ? null : hit.data;
+    },
+    async set(prefix, index, value) {
+      await backend.write(key(prefix, index), new CacheValue(value as Buffer, new Date(Date.now() + TTL_MS)));
+    },
+    async remove(prefix, index) {
+      return (await backend.remove(key(prefix, index))).kind === 'deleted';
+    },
+    scanPattern: (prefix) => `_prefix=${prefix}&*`,
+    close: () => backend.close(),
+  };
+  if (typed) {
+    impl.get = async (prefix, index) => {
+      const hit = await backend.get<Buffer>(key(prefix, index));
+      return hit === null ? null : hit.data;
+    };
+    impl.set = async (prefix, index, value) => {
+      await backend.set(key(prefix, index), new CacheValue(value as Buffer, new Date(Date.now() + TTL_MS)));
+    };
+  }
+  return impl;
+}
+
+async function seed(ctx: ContenderContext): Promise<ContenderImpl> {
+  // ioredis defaults (auto-pipelining off): explicit pipelines are what hitbox-redis sends.
+  const client = await ioredisClient(ctx, false);
+  return {
+    valueType: 'buffer',
+    async get(prefix, index) {
+      const key = keyText(prefix, index);
+      const replies = (await client.pipeline().hmgetBuffer(key, 'd', 's').pttl(key).exec())!;
+      const [fieldsReply, pttlReply] = replies as [[Error | null, (Buffer | null)[]], [Error | null, number]];
+      if (fieldsReply[0]) throw fieldsReply[0];
+      if (pttlReply[0]) throw pttlReply[0];
+      const [data, stale] = fieldsReply[1];
+      if (!data) return null;
+      const pttl = pttlReply[1];
+      const entry = {
+        data,
+        stale: stale ? new Date(Number(stale.toString())) : null,
+        expire: pttl >= 0 ? new Date(Date.now() + pttl) : null,
+      };
+      return entry.data;
+    },
+    async set(prefix, index, value) {
+      const key = keyText(prefix, index);
+      const replies = (await client.pipeline().hset(key, 'd', value).pexpire(key, TTL_MS).exec())!;
+      for (const [error] of replies) if (error) throw error;
+    },
+    async remove(prefix, index) {
+      return (await client.del(keyText(prefix, index))) > 0;
+    },
+    scanPattern: (prefix) => `_prefix=${prefix}&*`,
+    close: async () => void client.disconnect(),
+  };
+}
+
+type BufferScripts = {
+  evalshaBuffer(sha: string, keys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
+  evalsha_roBuffer(sha: string, keys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
+};
+
+async function rawEvalsha(ctx: ContenderContext, autoPipelining: boolean): Promise<ContenderImpl> {
+  const { readScript, writeScript, removeScript } = await import('../../generated/index.js');
+  const client = await ioredisClient(ctx, autoPipelining);
+  const scripts = client as unknown as BufferScripts;
+  const readOnly = ctx.topology === 'single';
+  return {
+    valueType: 'buffer',
+    async get(prefix, index) {
+      const key = keyText(prefix, index);
+      const reply = (await (readOnly ? scripts.evalsha_roBuffer(readScript.sha1, 1, key) : scripts.evalshaBuffer(readScript.sha1, 1, key))) as [Buffer, unknown, number] | null;
+      return reply === null ? null : reply[0];
+    },
+    async set(prefix, index, value) {
+      await scripts.evalshaBuffer(writeScript.sha1, 1, keyText(prefix, index), value, '', TTL_MS);
+    },
+    async remove(prefix, index) {
+      return ((await scripts.evalshaBuffer(removeScript.sha1, 1, keyText(prefix, index))) as number) > 0;
+    },
+    scanPattern: (prefix) => `_prefix=${prefix}&*`,
+    close: async () => void client.disconnect(),
+  };
+}
+
+async function rawGetSet(ctx: ContenderContext): Promise<ContenderImpl> {
+  const client = await ioredisClient(ctx, true);
+  return {
+    valueType: 'buffer',
+    get: (prefix, index) => client.getBuffer(keyText(prefix, index)),
+    async set(prefix, index, value) {
+      await client.set(keyText(prefix, index), value, 'PX', TTL_MS);
+    },
+    async remove(prefix, index) {
+      return (await client.del(keyText(prefix, index))) > 0;
+    },
+    scanPattern: (prefix) => `_prefix=${prefix}&*`,
+    close: async () => void client.disconnect(),
+  };
+}
+
+async function keyvLike(ctx: ContenderContext, cacheManager: boolean): Promise<ContenderImpl> {
+  const { createKeyv, createCluster } = await import('@keyv/redis');
+  // throwOnErrors: failures reject (and are counted) instead of reading as misses; no cost on success.
+  const keyv =
+    ctx.topology === 'cluster'
+      ? createKeyv(createCluster({ rootNodes: ctx.nodes.map((node) => ({ url: urlOf(node) })) }), { throwOnErrors: true })
+      : createKeyv(urlOf(ctx.nodes[0]!), { throwOnErrors: true });
+  keyv.on('error', () => undefined);
+  // Connect before the first operations: @keyv/redis connects lazily in every call that finds the client
+  // closed, and concurrent first calls on a cluster client break it (all but one fail with
+  // "Cannot read properties of undefined (reading 'master')").
+  await (keyv.store as { getClient(): Promise<unknown> }).getClient();
+  if (!cacheManager) {
+    return {
+      valueType: 'string',
+      get: (prefix, index) => keyv.get(keyText(prefix, index)),
+      async set(prefix, index, value) {
+        const ok = await keyv.set(keyText(prefix, index), value, TTL_MS);
+        if (ok === false) throw new Error('keyv.set returned false');
+      },
+      remove: (prefix, index) => keyv.delete(keyText(prefix, index)),
+      scanPattern: (prefix) => `_prefix=${prefix}&*`,
+      close: () => keyv.disconnect(),
+    };
+  }
+  const { createCache } = await import('cache-manager');
+  const cache = createCache({ stores: [keyv] });
+  return {
+    valueType: 'string',
+    get: (prefix, index) => cache.get(keyText(prefix, index)),
+    async set(prefix, index, value) {
+      await cache.set(keyText(prefix, index), value, TTL_MS);
+    },
+    remove: (prefix, index) => cache.del(keyText(prefix, index)),
+    scanPattern: (prefix) => `_prefix=${prefix}&*`,
+    close: () => cache.disconnect().then(() => undefined),
+  };
+}
+
+async function bento(ctx: ContenderContext): Promise<ContenderImpl> {
+  const { BentoCache, bentostore } = await import('bentocache');
+  const { redisDriver } = await import('bentocache/drivers/redis');
+  const connection = await ioredisClient(ctx, true);
+  const cache = new BentoCache({
+    default: 'redis',
+    stores: { redis: bentostore().useL2Layer(redisDriver({ connection })) },
+  });
+  return {
+    valueType: 'string',
+    get: (prefix, index) => cache.get({ key: keyText(prefix, index) }),
+    async set(prefix, index, value) {
+      await cache.set({ key: keyText(prefix, index), value, ttl: TTL_MS });
+    },
+    remove: (prefix, index) => cache.delete({ key: keyText(prefix, index) }),
+    scanPattern: (prefix) => `*_prefix=${prefix}&*`,
+    close: async () => {
+      await cache.disconnectAll().catch(() => undefined);
+      connection.disconnect();
+    },
+  };
+}
+
+async function nodeRedis(ctx: ContenderContext, evalsha: boolean): Promise<ContenderImpl> {
+  if (ctx.topology !== 'single') throw new Error('node-redis analysis contenders run on a single node only');
+  const { createClient, RESP_TYPES } = await import('@redis/client');
+  const base = createClient({ url: urlOf(ctx.nodes[0]!) });
+  base.on('error', () => undefined);
+  await base.connect();
+  const client = base.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+  const close = async () => {
+    base.destroy();
+  };
+  if (evalsha) {
+    const { readScript, writeScript, removeScript } = await import('../../generated/index.js');
+    return {
+      valueType: 'buffer',
+      async get(prefix, index) {
+        const reply = (await client.evalShaRo(readScript.sha1, { keys: [keyText(prefix, index)] })) as unknown as [Buffer, unknown, number] | null;
+        return reply === null ? null : reply[0];
+      },
+      async set(prefix, index, value) {
+        await client.evalSha(writeScript.sha1, { keys: [keyText(prefix, index)], arguments: [value as unknown as string, '', String(TTL_MS)] });
+      },
+      async remove(prefix, index) {
+        return ((await client.evalSha(removeScript.sha1, { keys: [keyText(prefix, index)] })) as unknown as number) > 0;
+      },
+      scanPattern: (prefix) => `_prefix=${prefix}&*`,
+      close,
+    };
+  }
+  return {
+    valueType: 'buffer',
+    get: (prefix, index) => client.get(keyText(prefix, index)),
+    async set(prefix, index, value) {
+      await client.set(keyText(prefix, index), value as unknown as string, { PX: TTL_MS });
+    },
+    async remove(prefix, index) {
+      return (await client.del(keyText(prefix, index))) > 0;
+    },
+    scanPattern: (prefix) => `_prefix=${prefix}&*`,
+    close,
+  };
+}
+
+async function proto(ctx: ContenderContext, lean: boolean, cork: boolean): Promise<ContenderImpl> {
+  if (ctx.topology !== 'single') throw new Error('the prototypes run on a single node only');
+  const { ProtoBackend } = await import('./proto.js');
+  const { CacheKey, CacheValue } = await import('../../src/index.js');
+  const client = (await ioredisClient(ctx, !cork)) as import('ioredis').Redis;
+  const backend = new ProtoBackend(client, lean, cork);
+  const key = (prefix: string, index: number) => new CacheKey(prefix, 1, [{ key: 'k', value: pad12(index) }]);
+  return {
+    valueType: 'buffer',
+    async get(prefix, index) {
+      const hit = await backend.read(key(prefix, index));
+      return hit === null ? null : hit.data;
+    },
+    async set(prefix, index, value) {
+      await backend.write(key(prefix, index), new CacheValue(value as Buffer, new Date(Date.now() + TTL_MS)));
+    },
+    remove: () => Promise.reject(new Error('not prototyped')),
+    scanPattern: (prefix) => `_prefix=${prefix}&*`,
+    close: async () => backend.close(),
+  };
+}
+
+async function oursCork(ctx: ContenderContext): Promise<ContenderImpl> {
+  const lib = await import('../../src/index.js');
+  const { corkPerTick } = await import('./cork.js');
+  const { RedisBackend, CacheKey, CacheValue, IoredisScriptRunner } = lib;
+  const client = await ioredisClient(ctx, false);
+  // Patch the runner class in this process only: what the proposed change to src/ioredis-runner.ts does.
+  const cork = corkPerTick(client);
+  const run = IoredisScriptRunner.prototype.run;
+  IoredisScriptRunner.prototype.run = function (this: InstanceType<typeof IoredisScriptRunner>, script, keysAndArguments) {
+    cork();
+    return run.call(this, script, keysAndArguments);
+  };
+  const backend = RedisBackend.builder().client(client).build();
+  const key = (prefix: string, index: number) => new CacheKey(prefix, 1, [{ key: 'k', value: pad12(index) }]);
+  return {
+    valueType: 'buffer',
+    async get(prefix, index) {
+      const hit = await backend.read(key(prefix, index));
+      return hit === null ? null : hit.data;
+    },
+    async set(prefix, index, value) {
+      await backend.write(key(prefix, index), new CacheValue(value as Buffer, new Date(Date.now() + TTL_MS)));
+    },
+    async remove(prefix, index) {
+      return (await backend.remove(key(prefix, index))).kind === 'deleted';
+    },
+    scanPattern: (prefix) => `_prefix=${prefix}&*`,
+    close: async () => {
+      await backend.close();
+      client.disconnect();
+    },
+  };
+}

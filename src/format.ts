@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { C1, Packr } from 'msgpackr';
 
 /**
  * Turns values into bytes and back. Implement it to store values in a format of your own.
@@ -42,8 +42,21 @@ export class MsgpackFormat implements Format {
   }
 
   deserialize(bytes: Buffer): unknown {
-    return this.#packr.unpack(bytes);
+    const value = this.#packr.unpack(bytes);
+    // msgpackr decodes the never-used type 0xC1 to a marker object instead of failing: corrupt bytes would
+    // come back as a valid-looking value. Only bytes that hold 0xC1 at all need the walk.
+    if (bytes.includes(0xc1) && holdsNeverUsed(value)) {
+      throw new Error('the bytes hold MessagePack type 0xC1, which is never used: they are not MessagePack');
+    }
+    return value;
   }
+}
+
+function holdsNeverUsed(value: unknown): boolean {
+  if (value === C1) return true;
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return false;
+  const children = Array.isArray(value) ? value : value instanceof Map ? [...value.keys(), ...value.values()] : Object.values(value);
+  return children.some(holdsNeverUsed);
 }
 
 /**

@@ -149,7 +149,7 @@ export const CONTENDERS: ContenderInfo[] = [
     scripts: true,
     cluster: true,
     config:
-      'The library itself (RedisBackend over .client(ioredis with enableAutoPipelining false), every other default), with IoredisScriptRunner.run wrapped as proposed for src/ioredis-runner.ts: on the first call of a tick it corks the socket (every primary\'s socket on a cluster) and uncorks it in process.nextTick, so the commands of one tick leave in one writev without ioredis\' Pipeline machinery. See bench/src/cork.ts.',
+      'The library itself (RedisBackend over .client(ioredis with enableAutoPipelining false), every other default), with IoredisScriptRunner.run wrapped as proposed for src/ioredis-runner.ts (bench/proposals/cork-per-tick.diff): the first call of a tick is written at once, the next ones are corked (every primary\'s socket on a cluster) and leave in writes of 8, the rest when the tick ends (process.nextTick); no ioredis Pipeline. See bench/src/cork.ts.',
   },
   {
     id: 'proto-then',
@@ -214,7 +214,7 @@ export interface ContenderImpl {
 export interface ContenderContext {
   topology: Topology;
   nodes: Endpoint[];
-  options: { compressor?: string };
+  options: { compressor?: string; cork?: string };
 }
 
 const urlOf = (node: Endpoint): string => `redis://${node.host}:${node.port}`;
@@ -517,7 +517,7 @@ async function oursCork(ctx: ContenderContext): Promise<ContenderImpl> {
   const { RedisBackend, CacheKey, CacheValue, IoredisScriptRunner } = lib;
   const client = await ioredisClient(ctx, false);
   // Patch the runner class in this process only: what the proposed change to src/ioredis-runner.ts does.
-  const cork = corkPerTick(client);
+  const cork = corkPerTick(client, ctx.options.cork);
   const run = IoredisScriptRunner.prototype.run;
   IoredisScriptRunner.prototype.run = function (this: InstanceType<typeof IoredisScriptRunner>, script, keysAndArguments) {
     cork();

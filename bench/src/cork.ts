@@ -3,11 +3,16 @@
  *
  * With ioredis auto-pipelining off, every command is one `socket.write`, i.e. one syscall; with it on, ioredis
  * gathers the commands of an event-loop turn into a Pipeline (a second Command and promise per command,
- * callbacks re-deferred with process.nextTick) flushed by setImmediate. Corking the socket on the first
- * command of a tick and uncorking it in process.nextTick sends every command issued in that tick (the
- * continuations of one batch of replies, typically) in a single writev, right after the microtasks that
- * issued them, at the cost of one cork/uncork per tick. node-redis does much the same (it queues commands and
- * writes them corked from a setImmediate).
+ * callbacks re-deferred with process.nextTick) flushed by setImmediate. Corking the socket sends the commands
+ * issued in one tick (the continuations of one batch of replies, typically) in a few writev calls, without a
+ * pipeline object. node-redis does much the same (it queues commands and writes them corked from a
+ * setImmediate).
+ *
+ * The proposal is `first+chunk:8`: the first command of a tick is written at once, so that the server starts
+ * on it while the client builds the others; the following ones are corked and leave in writes of 8, and the
+ * remainder when the tick ends (process.nextTick). Writing everything at the end of the tick (`tick`) makes
+ * client and server take turns over whole batches: at 16 in flight it is slower than no batching at all.
+ * Measured side by side with `BENCH_CORK_MODES=tick,chunk:8,first+chunk:8,chunk:32 BENCH_ONLY=none`.
  *
  * Modes (BENCH_CORK_MODE, for the experiments; the default is the proposal):
  * - `tick`: everything a tick issues leaves in one write at the end of the tick;
@@ -24,7 +29,7 @@ import type { Cluster, Redis } from 'ioredis';
 
 type Corkable = { cork(): void; uncork(): void; writable: boolean };
 
-export const CORK_MODE = process.env.BENCH_CORK_MODE ?? 'first+chunk:32';
+export const CORK_MODE = process.env.BENCH_CORK_MODE ?? 'first+chunk:8';
 
 export function corkPerTick(client: Redis | Cluster, mode = CORK_MODE): () => void {
   const first = mode.startsWith('first');

@@ -35,7 +35,7 @@ export interface Instance {
   id: string;
   /** Name in the results: the id, or the id and a variant. */
   tag: string;
-  options?: { compressor?: string };
+  options?: { compressor?: string; cork?: string };
 }
 
 export interface Block {
@@ -103,6 +103,8 @@ export function buildPlan(): Block[] {
         for (const c of CONCURRENCIES) {
           // get-hit and set at 256 come from the headline block (5 repetitions)
           if (c === 256 && (op === 'get-hit' || op === 'set') && enabled('headline')) continue;
+          // misses and the mix at the two middle points only: they follow get (hit) and set
+          if ((op === 'get-miss' || op === 'mix') && (c === 1 || c === 1024) && !QUICK) continue;
           out.push(cell(op, ds, c));
         }
       }
@@ -177,9 +179,20 @@ export function buildPlan(): Block[] {
       ];
     },
   });
+  // Batching modes of the proposed runner side by side (bench/src/cork.ts), for development only.
+  if (process.env.BENCH_CORK_MODES) {
+    blocks.unshift({
+      name: 'cork-modes',
+      topology: 'single',
+      instances: [inst('ours-noap'), ...process.env.BENCH_CORK_MODES.split(',').map((mode) => ({ id: 'ours-cork', tag: `ours-cork:${mode}`, options: { cork: mode } }))],
+      reps: HEADLINE_REPS,
+      measureMemory: false,
+      cells: (i) => [16, 256, 1024].flatMap((c) => [cell('get-hit', dataset(i, 100), c), cell('set', dataset(i, 100), c)]),
+    });
+  }
   const only = process.env.BENCH_CONTENDERS ? new Set(process.env.BENCH_CONTENDERS.split(',')) : null;
   return blocks
-    .filter((b) => enabled(b.name.startsWith('listpack') ? 'listpack' : b.name))
+    .filter((b) => enabled(b.name.startsWith('listpack') ? 'listpack' : b.name) || b.name === 'cork-modes')
     .map((b) => (only ? { ...b, instances: b.instances.filter((i) => only.has(i.id) || only.has(i.tag)) } : b))
     .filter((b) => b.instances.length > 0);
 }

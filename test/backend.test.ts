@@ -15,6 +15,7 @@ import {
   RedisBackend,
 } from '../src/index.js';
 import { freePort, infoField, startRedis, type RedisUnderTest } from './helpers/redis.js';
+import { rejection } from './helpers/settle.js';
 
 const test = suite('backend');
 const PASSWORD = 'pa55-w0rd-never-shown';
@@ -30,15 +31,6 @@ test.after(async () => {
 });
 
 const key = (name: string): CacheKey => new CacheKey('backend-test', 1, [{ key: 'name', value: name }]);
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: Error) => error,
-  );
-}
 
 test('build() does not connect; the first operations open one connection, shared by all', async () => {
   const before = await infoField(redis.admin, 'clients', 'connected_clients');

@@ -19,6 +19,7 @@ import {
   type RedisBackendBuilder,
 } from '../src/index.js';
 import { commandCalls, startRedis, type RedisUnderTest } from './helpers/redis.js';
+import { rejection } from './helpers/settle.js';
 
 const test = suite('bad input');
 let redis: RedisUnderTest;
@@ -32,15 +33,6 @@ test.after(async () => {
 });
 
 const builder = (): RedisBackendBuilder => RedisBackend.builder().connection(ConnectionMode.single(redis.url));
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: Error) => error,
-  );
-}
 
 test('odd keys round-trip in both formats and never collide', async () => {
   const keys = [

@@ -26,6 +26,7 @@ import {
 import { startCluster, type ClusterUnderTest } from './helpers/cluster.js';
 import { freePort, startRedis, type RedisUnderTest } from './helpers/redis.js';
 import { createTestPki, startTlsRedis, type TestPki, type TlsRedisUnderTest } from './helpers/tls.js';
+import { rejection } from './helpers/settle.js';
 
 /**
  * The minimal ACL rule for a single node (README), found by experiment: every command is needed (see the test
@@ -101,15 +102,6 @@ function track<T extends RedisBackend | Redis>(item: T): T {
 }
 
 const key = (name: string, prefix = PREFIX): CacheKey => new CacheKey(prefix, 1, [{ key: 'n', value: name }]);
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  return promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (error: Error) => error,
-  );
-}
 
 /** Everything an application might print about an error. */
 function renderings(error: unknown): string[] {

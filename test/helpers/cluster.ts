@@ -293,6 +293,16 @@ function parseClusterSlots(reply: unknown): SlotRange[] {
 }
 
 /** Problems with the coverage of `ranges`: gaps, overlaps, or slots not covered. */
+/** The node's CLUSTER SLOTS; adds to `problems` a state that is not ok and slots it does not see covered. */
+async function nodeSlots(node: ClusterNodeUnderTest, problems: string[]): Promise<SlotRange[]> {
+  const [info, slots] = await Promise.all([node.admin.call('CLUSTER', 'INFO') as Promise<string>, node.admin.call('CLUSTER', 'SLOTS')]);
+  const state = field(info, 'cluster_state');
+  if (state !== 'ok') problems.push(`${node.port}: cluster_state:${state}`);
+  const ranges = parseClusterSlots(slots);
+  problems.push(...coverageProblems(ranges).map((problem) => `${node.port}: ${problem}`));
+  return ranges;
+}
+
 function coverageProblems(ranges: SlotRange[]): string[] {
   const problems: string[] = [];
   let next = 0;
@@ -502,11 +512,7 @@ class Cluster implements ClusterUnderTest {
       const views = new Set<string>();
       await Promise.all(
         live.map(async (node) => {
-          const [info, slots] = await Promise.all([node.admin.call('CLUSTER', 'INFO') as Promise<string>, node.admin.call('CLUSTER', 'SLOTS')]);
-          const state = field(info, 'cluster_state');
-          if (state !== 'ok') problems.push(`${node.port}: cluster_state:${state}`);
-          const ranges = parseClusterSlots(slots);
-          problems.push(...coverageProblems(ranges).map((problem) => `${node.port}: ${problem}`));
+          const ranges = await nodeSlots(node, problems);
           for (const range of ranges) {
             if (!liveIds.has(range.primaryId)) problems.push(`${node.port}: slots ${range.start}-${range.end} served by dead or unknown ${range.primaryId}`);
           }
@@ -641,11 +647,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const problems: string[] = [];
       await Promise.all(
         nodes.map(async (node) => {
-          const [info, slots] = await Promise.all([node.admin.call('CLUSTER', 'INFO') as Promise<string>, node.admin.call('CLUSTER', 'SLOTS')]);
-          const state = field(info, 'cluster_state');
-          if (state !== 'ok') problems.push(`${node.port}: cluster_state:${state}`);
-          const ranges = parseClusterSlots(slots);
-          problems.push(...coverageProblems(ranges).map((problem) => `${node.port}: ${problem}`));
+          const ranges = await nodeSlots(node, problems);
           for (const range of ranges) {
             const want = expected.get(range.primaryId);
             const got = [...range.replicaIds].sort();

@@ -1,48 +1,28 @@
-import type { ConnectionOptions as TlsOptions } from 'node:tls';
-
 import * as scripts from '../generated/index.js';
 import type { CacheKey } from './cache-key.js';
 import { CacheValue } from './cache-value.js';
-import { PassthroughCompressor, type Compressor } from './compressor.js';
+import type { Compressor } from './compressor.js';
 import type { ClientSettings, ConnectionMode } from './connection.js';
 import {
   type BackendError,
   CompressionError,
-  ConfigurationError,
   FormatError,
   InvalidKeyError,
   InvalidValueError,
-  MissingConnectionModeError,
   TimeoutError,
   type Operation,
 } from './errors.js';
+import { RedisBackendBuilder } from './builder.js';
 import { ConnectFailure, toBackendError } from './error-mapping.js';
 import { IoredisScriptRunner, type IoredisClient } from './ioredis-runner.js';
 import { CacheKeyFormat } from './key-format.js';
-import { MsgpackFormat, type Format } from './format.js';
+import type { Format } from './format.js';
 import type { RedisKey, ScriptRunner } from './scripting.js';
 
 /** Outcome of a remove: how many entries were deleted, or that there was none. */
 export type DeleteStatus = { readonly kind: 'deleted'; readonly count: number } | { readonly kind: 'missing' };
 
 const MISSING: DeleteStatus = Object.freeze({ kind: 'missing' });
-
-/** Redis' default `proto-max-bulk-len`: the largest argument a server accepts unless configured otherwise. */
-export const MAX_VALUE_BYTES = 512 * 1024 * 1024;
-
-const DEFAULTS = Object.freeze({
-  label: 'redis',
-  connectionTimeout: 10_000,
-  responseTimeout: null,
-  retries: 3,
-});
-
-function checkPositive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new ConfigurationError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
-  }
-  return value;
-}
 
 /** Epoch milliseconds of a date, refusing `Invalid Date` with a message that says which one. */
 function epochMillis(date: Date, what: string, operation: Operation, key: CacheKey): number {
@@ -386,195 +366,5 @@ async function connectWithin(client: IoredisClient, timeoutMs: number): Promise<
     await Promise.race([client.connect(), timeout]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/**
- * Configures and builds a {@link RedisBackend}. Every setter returns the builder.
- *
- * # Examples
- * ```ts
- * const backend = RedisBackend.builder()
- *   .connection(ConnectionMode.single('redis://localhost:6379'))
- *   .username('cache')
- *   .password(process.env.REDIS_PASSWORD!)
- *   .build();
- * ```
- */
-export class RedisBackendBuilder {
-  /** @internal */
-  readonly settings = {
-    label: DEFAULTS.label as string,
-    keyFormat: CacheKeyFormat.UrlEncoded,
-    valueFormat: new MsgpackFormat() as Format,
-    compressor: new PassthroughCompressor() as Compressor,
-    maxValueBytes: MAX_VALUE_BYTES,
-  };
-  #mode: ConnectionMode | null = null;
-  #client: IoredisClient | null = null;
-  #username: string | undefined;
-  #password: string | undefined;
-  #connectionTimeout: number = DEFAULTS.connectionTimeout;
-  #responseTimeout: number | null = DEFAULTS.responseTimeout;
-  #retries: number = DEFAULTS.retries;
-  #autoPipelining = true;
-  #tls: TlsOptions | undefined;
-
-  /** Where to connect: `ConnectionMode.single(url)` or `ConnectionMode.cluster(urls)`. Required unless `.client()` is used. */
-  connection(mode: ConnectionMode): this {
-    this.#mode = mode;
-    return this;
-  }
-
-  /**
-   * Uses an ioredis `Redis` or `Cluster` the application already has, instead of opening a connection.
-   * `close()` leaves it open, and its own options (timeouts, retries, auto-pipelining) apply: the
-   * connection options of this builder are ignored.
-   */
-  client(existing: IoredisClient): this {
-    this.#client = existing;
-    return this;
-  }
-
-  /** ACL user name (Redis 6+). Overrides a user name in the URL. Default: none, or the URL's. */
-  username(username: string): this {
-    this.#username = username;
-    return this;
-  }
-
-  /** Password (AUTH). Overrides a password in the URL. Never appears in messages. Default: none, or the URL's. */
-  password(password: string): this {
-    this.#password = password;
-    return this;
-  }
-
-  /** Names this backend in metrics and logs. Default `'redis'`. */
-  label(label: string): this {
-    this.settings.label = label;
-    return this;
-  }
-
-  /** How cache keys become Redis keys. Default {@link CacheKeyFormat.UrlEncoded} (hitbox-compatible). */
-  keyFormat(format: CacheKeyFormat): this {
-    this.settings.keyFormat = format;
-    return this;
-  }
-
-  /** How the typed layer turns values into bytes. Default `new MsgpackFormat()`. */
-  valueFormat(format: Format): this {
-    this.settings.valueFormat = format;
-    return this;
-  }
-
-  /** How the typed layer compresses bytes. Default `new PassthroughCompressor()` (none). */
-  compressor(compressor: Compressor): this {
-    this.settings.compressor = compressor;
-    return this;
-  }
-
-  /**
-   * Longest time to open a connection (TCP, TLS, AUTH and ready check), in milliseconds; the operation
-   * that opened it then rejects with `ConnectionError` and the next one tries again. Default 10000.
-   */
-  connectionTimeout(ms: number): this {
-    this.#connectionTimeout = checkPositive('connectionTimeout', ms);
-    return this;
-  }
-
-  /**
-   * Longest wait for a reply, in milliseconds, after which the operation rejects with `TimeoutError`.
-   *
-   * # Default
-   * None: a reply is awaited as long as the connection stays up (a lost connection still fails fast).
-   *
-   * # Caveats
-   * Each operation then arms a timer, which costs some throughput. A write that timed out may still be
-   * applied by the server.
-   */
-  responseTimeout(ms: number): this {
-    this.#responseTimeout = checkPositive('responseTimeout', ms);
-    return this;
-  }
-
-  /**
-   * How many reconnection attempts an operation waits through, while the connection is down, before it
-   * rejects with `ConnectionError`. `0` fails at once. Default 3.
-   */
-  retries(count: number): this {
-    if (!Number.isInteger(count) || count < 0) {
-      throw new ConfigurationError(`retries must be a non-negative integer, got ${String(count)}`);
-    }
-    this.#retries = count;
-    return this;
-  }
-
-  /**
-   * Turns ioredis auto-pipelining of the backend's own connection on or off: with it, operations
-   * issued in the same event-loop turn share one socket write, which is much faster under concurrency.
-   * Default on.
-   */
-  autoPipelining(enabled: boolean): this {
-    this.#autoPipelining = enabled;
-    return this;
-  }
-
-  /**
-   * Turns TLS on with these Node TLS options (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`,
-   * ...), for a single node and for every node of a cluster, whatever the URL scheme.
-   *
-   * # Default
-   * TLS only for `rediss://` URLs, verified against Node's trusted CAs (so `NODE_EXTRA_CA_CERTS` applies).
-   *
-   * # Caveats
-   * Cluster nodes are reached by the addresses they announce: their certificates must name those
-   * (an IP address needs an IP subject alternative name).
-   *
-   * # Examples
-   * ```ts
-   * RedisBackend.builder()
-   *   .connection(ConnectionMode.single('rediss://cache.internal:6380'))
-   *   .tls({ ca: readFileSync('ca.pem'), cert: readFileSync('client.pem'), key: readFileSync('client.key') });
-   * ```
-   */
-  tls(options: TlsOptions): this {
-    this.#tls = options;
-    return this;
-  }
-
-  /**
-   * Largest data, in bytes, a write may send. Larger data is refused with `InvalidValueError` before
-   * anything is sent: above the server's `proto-max-bulk-len` Redis would drop the whole connection.
-   *
-   * # Default
-   * 512 MiB, Redis' default `proto-max-bulk-len`. Set it to your server's value if you lowered that.
-   */
-  maxValueBytes(bytes: number): this {
-    if (!Number.isInteger(bytes) || bytes <= 0) {
-      throw new ConfigurationError(`maxValueBytes must be a positive integer, got ${String(bytes)}`);
-    }
-    this.settings.maxValueBytes = bytes;
-    return this;
-  }
-
-  /** @internal */
-  clientSettings(): ClientSettings {
-    return {
-      username: this.#username,
-      password: this.#password,
-      connectionTimeout: this.#connectionTimeout,
-      responseTimeout: this.#responseTimeout,
-      retries: this.#retries,
-      autoPipelining: this.#autoPipelining,
-      tls: this.#tls,
-    };
-  }
-
-  /**
-   * Builds the backend. Does not connect: the first operation does.
-   * Throws `MissingConnectionModeError` when neither `.connection()` nor `.client()` was called.
-   */
-  build(): RedisBackend {
-    if (this.#mode === null && this.#client === null) throw new MissingConnectionModeError();
-    return new RedisBackend(this, this.#client === null ? this.#mode : null, this.#client);
   }
 }

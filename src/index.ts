@@ -14,7 +14,8 @@
  *
  * @module
  */
-export { RedisBackend, RedisBackendBuilder, MAX_VALUE_BYTES, type DeleteStatus } from './backend.js';
+export { RedisBackend, type DeleteStatus } from './backend.js';
+export { RedisBackendBuilder, MAX_VALUE_BYTES } from './builder.js';
 export { CacheKey, type KeyPart } from './cache-key.js';
 export { CacheValue, type CacheState } from './cache-value.js';
 export {

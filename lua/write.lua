@@ -40,21 +40,22 @@ end
 
 -- Overwrite in place rather than DEL + HSET: in a slot that is being migrated, Redis Cluster refuses a
 -- script that recreates a key it has just deleted, which would leave the old entry gone and the new unwritten.
-if stale == '' then
-  redis.call('HSET', KEYS[1], 'd', ARGV[1])
-  if present == 1 then
-    redis.call('HDEL', KEYS[1], 's')
-  end
-else
-  redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', stale)
-end
--- Fields that neither this backend nor hitbox writes would otherwise survive the overwrite.
-if present == 1 and redis.call('HLEN', KEYS[1]) > (stale == '' and 1 or 2) then
-  for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-    if field ~= 'd' and field ~= 's' then
-      redis.call('HDEL', KEYS[1], field)
+if present == 1 then
+  -- Nothing but field d may survive: an old s this write does not set, and fields that neither this
+  -- backend nor hitbox writes. HLEN tells in one call whether there is anything to drop.
+  local count = redis.call('HLEN', KEYS[1])
+  if count > 1 and not (count == 2 and stale ~= '' and redis.call('HEXISTS', KEYS[1], 's') == 1) then
+    for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+      if field ~= 'd' then
+        redis.call('HDEL', KEYS[1], field)
+      end
     end
   end
+end
+if stale == '' then
+  redis.call('HSET', KEYS[1], 'd', ARGV[1])
+else
+  redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', stale)
 end
 
 if ttl ~= '' then

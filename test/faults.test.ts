@@ -201,30 +201,33 @@ test('through a fault proxy: delays, a blackhole and a cut mid-reply', async () 
 test('maxmemory with noeviction: writes refused clearly, reads and removes work, nothing half-written', async () => {
   const full = await startRedis({ args: ['--maxmemory-policy', 'noeviction'] });
   const backend = RedisBackend.builder().connection(ConnectionMode.single(full.url)).build();
-  const keep = Array.from({ length: 20 }, (_, i) => key('full', i));
-  await Promise.all(keep.map((k, i) => backend.set(k, new CacheValue({ i, pad: 'p'.repeat(100) }))));
-  const used = await infoField(full.admin, 'memory', 'used_memory');
-  await full.admin.config('SET', 'maxmemory', String(used + 64 * 1024));
+  try {
+    const keep = Array.from({ length: 20 }, (_, i) => key('full', i));
+    await Promise.all(keep.map((k, i) => backend.set(k, new CacheValue({ i, pad: 'p'.repeat(100) }))));
+    const used = await infoField(full.admin, 'memory', 'used_memory');
+    await full.admin.config('SET', 'maxmemory', String(used + 64 * 1024));
 
-  let refused: unknown = null;
-  let written = 0;
-  for (let i = 0; refused === null && i < 10_000; i++) {
-    const outcome = await timed(backend.set(key('fill', i), new CacheValue('f'.repeat(2_000))));
-    if (outcome.error === null) written++;
-    else refused = outcome.error;
+    let refused: unknown = null;
+    let written = 0;
+    for (let i = 0; refused === null && i < 10_000; i++) {
+      const outcome = await timed(backend.set(key('fill', i), new CacheValue('f'.repeat(2_000))));
+      if (outcome.error === null) written++;
+      else refused = outcome.error;
+    }
+    assert.instance(refused, ScriptError, `after ${written} writes: ${String(refused)}`);
+    assert.match(String(refused), /OOM .*nothing was written/);
+    // The refused key does not exist, and an overwrite refused leaves the old entry whole.
+    assert.is(await full.admin.exists(String(key('fill', written))), 0);
+    const overwrite = await timed(backend.set(keep[0] as CacheKey, new CacheValue('replacement')));
+    assert.instance(overwrite.error, ScriptError);
+    assert.equal((await backend.get<{ i: number }>(keep[0] as CacheKey))?.data.i, 0);
+    assert.equal(await full.admin.hkeys(String(keep[0])), ['d']);
+    // Removing is how a full cache makes room: it still works.
+    assert.equal(await backend.remove(keep[1] as CacheKey), { kind: 'deleted', count: 1 });
+  } finally {
+    await backend.close();
+    await full.stop();
   }
-  assert.instance(refused, ScriptError);
-  assert.match(String(refused), /OOM .*nothing was written/);
-  // The refused key does not exist, and an overwrite refused leaves the old entry whole.
-  assert.is(await full.admin.exists(String(key('fill', written))), 0);
-  const overwrite = await timed(backend.set(keep[0] as CacheKey, new CacheValue('replacement')));
-  assert.instance(overwrite.error, ScriptError);
-  assert.equal((await backend.get<{ i: number }>(keep[0] as CacheKey))?.data.i, 0);
-  assert.equal(await full.admin.hkeys(String(keep[0])), ['d']);
-  // Removing is how a full cache makes room: it still works.
-  assert.equal(await backend.remove(keep[1] as CacheKey), { kind: 'deleted', count: 1 });
-  await backend.close();
-  await full.stop();
 });
 
 test('nothing leaks: sockets, timers and listeners are back to where they started after thousands of failures', async () => {

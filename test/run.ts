@@ -16,7 +16,9 @@ const files = readdirSync(testDir)
   .filter((name) => name.endsWith('.test.ts') && (filters.length === 0 || filters.some((f) => name.includes(f))))
   .sort();
 
-const FILE_TIMEOUT_MS = 240_000;
+const FILE_TIMEOUT_MS = 180_000;
+/** A file whose tests are done but whose process does not exit leaked a handle (a server, a socket, a timer). */
+const EXIT_GRACE_MS = 10_000;
 
 interface FileResult {
   passed: number;
@@ -31,9 +33,16 @@ function runFile(file: string): Promise<FileResult> {
       env: { ...process.env, FORCE_COLOR: '0' },
     });
     let output = '';
+    let lingering: NodeJS.Timeout | undefined;
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       process.stdout.write(chunk);
+      if (lingering === undefined && /Duration:/.test(output)) {
+        lingering = setTimeout(() => {
+          console.log(`\n${file}: tests done but the process did not exit within ${EXIT_GRACE_MS / 1000} s (a leaked handle), killed`);
+          child.kill('SIGKILL');
+        }, EXIT_GRACE_MS);
+      }
     });
     const timer = setTimeout(() => {
       console.log(`\n${file}: still running after ${FILE_TIMEOUT_MS / 1000} s, killed`);
@@ -41,11 +50,13 @@ function runFile(file: string): Promise<FileResult> {
     }, FILE_TIMEOUT_MS);
     child.on('close', (code) => {
       clearTimeout(timer);
+      clearTimeout(lingering);
       const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const passed = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const skipped = Number(/Skipped:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const summarized = /Total:\s+\d+/.test(output);
       const failed = total - passed - skipped;
+      // A kill after a clean summary (a leaked handle) also counts: the file did not finish cleanly.
       const crashed = !summarized || (code !== 0 && failed === 0);
       resolve({ passed, failed: failed + (crashed ? 1 : 0), crashed });
     });

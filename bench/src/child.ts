@@ -169,6 +169,17 @@ function machineCpu(): { busy: number; total: number } {
   }
 }
 const TICKS_PER_SECOND = 100;
+const QUIET_OTHER_CORES = 0.3;
+const QUIET_WAIT_MS = 8000;
+
+async function serverCpu(): Promise<number> {
+  let cpu = 0;
+  for (const admin of admins) {
+    const text = await admin.info('cpu');
+    cpu += Number(/^used_cpu_user:([\d.]+)/m.exec(text)?.[1] ?? 0) + Number(/^used_cpu_sys:([\d.]+)/m.exec(text)?.[1] ?? 0);
+  }
+  return cpu;
+}
 
 async function runCell(impl: ContenderImpl, spec: CellSpec): Promise<CellResult> {
   const { dataset, op } = spec;
@@ -259,7 +270,24 @@ async function runCell(impl: ContenderImpl, spec: CellSpec): Promise<CellResult>
   };
 
   const workers = Array.from({ length: spec.concurrency }, worker);
-  await sleep(spec.warmupMs);
+  // Warm up; and while other processes keep a good part of a core busy (other work on the machine), keep
+  // warming up, up to QUIET_WAIT_MS, so that no contender is measured in someone else's burst.
+  let waitedMs = 0;
+  let interval = spec.warmupMs;
+  for (;;) {
+    const m0 = machineCpu();
+    const s0 = await serverCpu();
+    const c0 = process.cpuUsage();
+    await sleep(interval);
+    const c1 = process.cpuUsage(c0);
+    const s1 = await serverCpu();
+    const m1 = machineCpu();
+    const seconds = interval / 1000;
+    const other = (m1.busy - m0.busy) / TICKS_PER_SECOND / seconds - (c1.user + c1.system) / 1e6 / seconds - (s1 - s0) / seconds;
+    if (other < QUIET_OTHER_CORES || waitedMs >= QUIET_WAIT_MS) break;
+    interval = 500;
+    waitedMs += interval;
+  }
   // Pause: every worker finishes its operation in flight and waits.
   paused = true;
   while (waiting < spec.concurrency) await sleep(1);
@@ -331,6 +359,7 @@ async function runCell(impl: ContenderImpl, spec: CellSpec): Promise<CellResult>
       ...(op === 'remove' ? { removed } : {}),
     },
     windowUs: [windowStartUs, windowEndUs],
+    quietWaitMs: waitedMs,
   };
   histogram.destroy();
   return result;

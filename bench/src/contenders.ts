@@ -7,6 +7,7 @@
  * run always measures the working tree; no build step is needed.
  */
 import type { Endpoint, Topology } from './types.js';
+import { importLib, importScripts } from './lib.js';
 import { keyText, pad12, TTL_MS } from './workload.js';
 
 export type Layout = 'hash' | 'string' | 'keyv' | 'bento';
@@ -267,7 +268,7 @@ export async function createContender(id: string, ctx: ContenderContext): Promis
 }
 
 async function ours(ctx: ContenderContext, autoPipelining: boolean, typed: boolean): Promise<ContenderImpl> {
-  const lib = await import('../../src/index.js');
+  const lib = await importLib();
   const { RedisBackend, ConnectionMode, CacheKey, CacheValue } = lib;
   const mode = ctx.topology === 'cluster' ? ConnectionMode.cluster(ctx.nodes.map(urlOf)) : ConnectionMode.single(urlOf(ctx.nodes[0]!));
   let builder = RedisBackend.builder().connection(mode);
@@ -347,8 +348,11 @@ type BufferScripts = {
 };
 
 async function rawEvalsha(ctx: ContenderContext, autoPipelining: boolean): Promise<ContenderImpl> {
-  const { readScript, writeScript, removeScript } = await import('../../generated/index.js');
+  const { readScript, writeScript, removeScript } = await importScripts();
   const client = await ioredisClient(ctx, autoPipelining);
+  // Loaded up front (the floor has no NOSCRIPT handling): on every primary of a cluster.
+  const nodes = client.isCluster ? (client as import('ioredis').Cluster).nodes('master') : [client as import('ioredis').Redis];
+  for (const node of nodes) for (const script of [readScript, writeScript, removeScript]) await node.script('LOAD', script.source);
   const scripts = client as unknown as BufferScripts;
   const readOnly = ctx.topology === 'single';
   return {
@@ -458,7 +462,8 @@ async function nodeRedis(ctx: ContenderContext, evalsha: boolean): Promise<Conte
     base.destroy();
   };
   if (evalsha) {
-    const { readScript, writeScript, removeScript } = await import('../../generated/index.js');
+    const { readScript, writeScript, removeScript } = await importScripts();
+    for (const script of [readScript, writeScript, removeScript]) await base.scriptLoad(script.source);
     return {
       valueType: 'buffer',
       async get(prefix, index) {
@@ -492,7 +497,7 @@ async function nodeRedis(ctx: ContenderContext, evalsha: boolean): Promise<Conte
 async function proto(ctx: ContenderContext, lean: boolean, cork: boolean): Promise<ContenderImpl> {
   if (ctx.topology !== 'single') throw new Error('the prototypes run on a single node only');
   const { ProtoBackend } = await import('./proto.js');
-  const { CacheKey, CacheValue } = await import('../../src/index.js');
+  const { CacheKey, CacheValue } = await importLib();
   const client = (await ioredisClient(ctx, !cork)) as import('ioredis').Redis;
   const backend = new ProtoBackend(client, lean, cork);
   const key = (prefix: string, index: number) => new CacheKey(prefix, 1, [{ key: 'k', value: pad12(index) }]);
@@ -512,7 +517,7 @@ async function proto(ctx: ContenderContext, lean: boolean, cork: boolean): Promi
 }
 
 async function oursCork(ctx: ContenderContext): Promise<ContenderImpl> {
-  const lib = await import('../../src/index.js');
+  const lib = await importLib();
   const { corkPerTick } = await import('./cork.js');
   const { RedisBackend, CacheKey, CacheValue, IoredisScriptRunner } = lib;
   const client = await ioredisClient(ctx, false);

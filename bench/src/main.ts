@@ -7,7 +7,7 @@
  * then BENCHMARKS.md and bench/throughput.svg (src/report.ts); stops everything it started, also on Ctrl-C.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 
 import { CONTENDERS, contenderInfo } from './contenders.js';
+import { importScripts } from './lib.js';
 import { analyzeProfile, type ProfileSummary } from './profile.js';
 import { buildPlan, dataset, enabled, HEADLINE_REPS, KEYS, PROFILED, profileCells, QUICK, type Block, type Instance } from './plan.js';
 import { runRedisBenchmarks, type RedisBenchmarkResult } from './redis-benchmark.js';
@@ -25,6 +26,19 @@ const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT = resolve(BENCH_DIR, '..');
 const RESULTS_DIR = join(BENCH_DIR, 'results');
 const PROFILE_DIR = join(RESULTS_DIR, 'profiles');
+
+// The library under test: a copy of src/ and generated/ taken now, so that the whole run measures one version
+// even while the working tree is being edited (src/lib.ts). Its node_modules is the root's.
+const SNAPSHOT = join(BENCH_DIR, '.snapshot');
+function snapshotLibrary(): void {
+  rmSync(SNAPSHOT, { recursive: true, force: true });
+  mkdirSync(SNAPSHOT, { recursive: true });
+  for (const dir of ['src', 'generated', 'lua']) cpSync(join(ROOT, dir), join(SNAPSHOT, dir), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(SNAPSHOT, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(SNAPSHOT, 'node_modules'), 'dir');
+  process.env.BENCH_LIB = SNAPSHOT;
+}
+snapshotLibrary();
 
 // redis-memory-server reads its configuration from the package.json nearest to the working directory; the
 // environment variable makes sure it never downloads a binary, whatever the directory.
@@ -67,6 +81,7 @@ function cleanup(): Promise<void> {
   cleaning ??= (async () => {
     for (const child of live) child.kill('SIGKILL');
     for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+    rmSync(SNAPSHOT, { recursive: true, force: true });
   })();
   return cleaning;
 }
@@ -214,6 +229,7 @@ async function environment(admin: Redis): Promise<Record<string, unknown>> {
     serverConfig: config,
     gitCommit: git(['rev-parse', '--short', 'HEAD']),
     gitDirty: git(['status', '--porcelain', '--', 'src', 'generated', 'lua']) !== '',
+    scripts: Object.fromEntries((await importScripts()).allScripts.map((s) => [s.name, s.sha1])),
     packages: {
       'redis-lua-cache ioredis (root)': packageVersion(ROOT, 'ioredis'),
       'ioredis (bench: floors, seed, bentocache)': packageVersion(BENCH_DIR, 'ioredis'),
@@ -233,7 +249,7 @@ async function environment(admin: Redis): Promise<Record<string, unknown>> {
 }
 
 async function loadScripts(admins: Redis[]): Promise<void> {
-  const { allScripts } = await import('../../generated/index.js');
+  const { allScripts } = await importScripts();
   for (const admin of admins) for (const script of allScripts) await admin.script('LOAD', script.source);
 }
 

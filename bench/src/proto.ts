@@ -12,11 +12,15 @@
  */
 import type { Redis } from 'ioredis';
 
-import { CacheKeyFormat, CacheValue, IoredisScriptRunner, type CacheKey } from '../../src/index.js';
-import { toBackendError } from '../../src/error-mapping.js';
-import * as scripts from '../../generated/index.js';
+import type { CacheKey, CacheValue as CacheValueType } from '../../src/index.js';
+import { importErrorMapping, importLib, importScripts } from './lib.js';
 
-type Reply = scripts.ReadReply;
+const { CacheKeyFormat, CacheValue, IoredisScriptRunner } = await importLib();
+const { toBackendError } = await importErrorMapping();
+const scripts = await importScripts();
+type CacheValue<T> = CacheValueType<T>;
+
+type Reply = import('../../generated/index.js').ReadReply;
 type BufferScripts = {
   evalshaBuffer(sha: string, keys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
   evalsha_roBuffer(sha: string, keys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
@@ -34,7 +38,7 @@ function isNoScript(error: unknown): boolean {
 
 export class ProtoBackend {
   readonly #client: Redis;
-  readonly #runner: IoredisScriptRunner;
+  readonly #runner: InstanceType<typeof IoredisScriptRunner>;
   readonly #direct: BufferScripts;
   readonly #lean: boolean;
   readonly #cork: boolean;

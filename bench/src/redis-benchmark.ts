@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 
 import type { Redis } from 'ioredis';
 
+import { importScripts } from './lib.js';
 import { QUICK, keysFor } from './plan.js';
 import { keyText, TTL_MS, Values } from './workload.js';
 
@@ -91,7 +92,7 @@ function run(server: Server, clients: number, pipeline: number, requests: number
 }
 
 export async function runRedisBenchmarks(server: Server, log: (line: string) => void): Promise<RedisBenchmarkResult[]> {
-  const { readScript, writeScript } = await import('../../generated/index.js');
+  const { readScript, writeScript } = await importScripts();
   const keys = keysFor(100);
   const value = new Values(100, 'text').string(1);
   // The read and GET runs use the datasets the headline block preloaded (hash h100 and string s100); the write

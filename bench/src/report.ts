@@ -707,6 +707,15 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
   L.push('');
   L.push(mdTable(['component', 'version'], Object.entries(env.packages ?? {}).map(([k, v]) => [k, String(v)])));
   L.push('');
+  const others = results.cells.map((c) => c.otherCpuShare ?? 0);
+  const busyCells = others.filter((o) => o > 0.3).length;
+  const waited = results.cells.reduce((sum, c) => sum + (c.quietWaitMs ?? 0), 0);
+  L.push(
+    `Background load: the machine is shared (other work ran on it during the run). Each cell measures the CPU that processes other than the contender and redis-server took during its window (/proc/stat): median ${num(median(others), 2)} cores; ${busyCells} of ${results.cells.length} cells saw more than 0.3 of a core. A cell whose warm-up saw more than 0.3 of a core busy elsewhere kept warming up until it calmed down (at most 8 s): ${Math.round(waited / 1000)} s of waiting in all. This is why ranges are wide and why the headline cells are repeated.`,
+  );
+  L.push('');
+  L.push(`Scripts measured (SHA1): ${Object.entries(env.scripts ?? {}).map(([k, v]) => `${k} \`${String(v).slice(0, 12)}\``).join(', ')}; the library was copied from the working tree when the run started (bench/.snapshot/), so the whole run measures one version.`);
+  L.push('');
   L.push(`Server configuration (redis-server started by the harness, defaults otherwise): ${Object.entries(env.serverConfig ?? {}).map(([k, v]) => `\`${k} ${v === '' ? '""' : v}\``).join(', ')}. Source: commit ${env.gitCommit}${env.gitDirty ? ' with uncommitted changes in src/, generated/ or lua/' : ''}.`);
   L.push('');
   L.push(mdTable(['contender', 'configuration'], CONTENDERS.map((c) => [`${c.label} (\`${c.id}\`)`, c.config])));

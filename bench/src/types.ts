@@ -84,6 +84,8 @@ export interface CellResult {
   verified: { reads: number; hits: number; misses: number; mismatches: number; checksumOk: boolean; removed?: number };
   /** Window of the measured phase on the monotonic clock (µs), for clipping a --cpu-prof profile. */
   windowUs?: [number, number];
+  /** How long the warm-up was extended while other processes were busy (ms). */
+  quietWaitMs?: number;
 }
 
 export interface MemoryResult {

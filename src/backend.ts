@@ -6,6 +6,7 @@ import type { ClientSettings, ConnectionMode } from './connection.js';
 import {
   type BackendError,
   CompressionError,
+  ConnectionError,
   FormatError,
   InvalidKeyError,
   InvalidValueError,
@@ -267,6 +268,12 @@ export class RedisBackend implements AsyncDisposable {
   #failure(error: unknown, operation: Operation, key: CacheKey): BackendError {
     const failure = toBackendError(error, operation, key);
     if (!(failure instanceof TimeoutError)) return failure;
+    const client = this.#ownedClient;
+    // A call that timed out while the connection is down was queued by ioredis, never sent: the
+    // connection is the problem, not a slow reply.
+    if (client !== null && client.status !== 'ready') {
+      return new ConnectionError(`no connection to Redis within the response timeout (${client.status})`, context(operation, key), { cause: error });
+    }
     this.#checkForSilence();
     return failure;
   }

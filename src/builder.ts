@@ -53,7 +53,7 @@ export class RedisBackendBuilder {
   #connectionTimeout: number = DEFAULTS.connectionTimeout;
   #responseTimeout: number | null = DEFAULTS.responseTimeout;
   #retries: number = DEFAULTS.retries;
-  #autoPipelining = true;
+  #autoPipelining = false;
   #tls: TlsOptions | undefined;
 
   /** Where to connect: `ConnectionMode.single(url)` or `ConnectionMode.cluster(urls)`. Required unless `.client()` is used. */
@@ -145,9 +145,17 @@ export class RedisBackendBuilder {
   }
 
   /**
-   * Turns ioredis auto-pipelining of the backend's own connection on or off: with it, operations
-   * issued in the same event-loop turn share one socket write, which is much faster under concurrency.
-   * Default on.
+   * Turns ioredis auto-pipelining of the backend's own connection on or off: with it, the operations
+   * issued in the same event-loop turn are gathered into one pipeline and one socket write.
+   *
+   * # Default
+   * Off. Measured in `bench/` (BENCHMARKS.md, 256 in flight, 100 B, client and server on 2 shared cores),
+   * ioredis writing each call by itself was faster than its auto-pipelining: 1.22x for reads and 1.33x
+   * for writes, since the pipeline costs more client CPU per call than the syscalls it saves there.
+   *
+   * # Caveats
+   * Over a real network, where each write costs a round of packets, auto-pipelining can win: measure
+   * with your own traffic before turning it on.
    */
   autoPipelining(enabled: boolean): this {
     this.#autoPipelining = enabled;

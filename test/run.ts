@@ -29,6 +29,8 @@ interface FileResult {
 function runFile(file: string): Promise<FileResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(testDir, file)], {
+      // `--import tsx` resolves from the working directory: the project's, wherever npm test was started.
+      cwd: join(testDir, '..'),
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, FORCE_COLOR: '0' },
     });

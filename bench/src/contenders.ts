@@ -272,7 +272,7 @@ async function ours(ctx: ContenderContext, autoPipelining: boolean, typed: boole
   const { RedisBackend, ConnectionMode, CacheKey, CacheValue } = lib;
   const mode = ctx.topology === 'cluster' ? ConnectionMode.cluster(ctx.nodes.map(urlOf)) : ConnectionMode.single(urlOf(ctx.nodes[0]!));
   let builder = RedisBackend.builder().connection(mode);
-  if (!autoPipelining) builder = builder.autoPipelining(false);
+  builder = builder.autoPipelining(autoPipelining);
   if (typed) {
     const name = ctx.options.compressor ?? 'none';
     const compressor =
@@ -281,21 +281,7 @@ async function ours(ctx: ContenderContext, autoPipelining: boolean, typed: boole
   }
   const backend = builder.build();
   const key = (prefix: string, index: number) => new CacheKey(prefix, 1, [{ key: 'k', value: pad12(index) }]);
-  const impl: ContenderImpl = {
-    valueType: 'buffer',
-    async get(prefix, index) {
-      const hit = await backend.read(key(prefix, index));
-      return hit === null ? null : hit.data;
-    },
-    async set(prefix, index, value) {
-      await backend.write(key(prefix, index), new CacheValue(value as Buffer, new Date(Date.now() + TTL_MS)));
-    },
-    async remove(prefix, index) {
-      return (await backend.remove(key(prefix, index))).kind === 'deleted';
-    },
-    scanPattern: (prefix) => `_prefix=${prefix}&*`,
-    close: () => backend.close(),
-  };
+  const impl = rawLayer(lib, backend, () => backend.close());
   if (typed) {
     impl.get = async (prefix, index) => {
       const hit = await backend.get<Buffer>(key(prefix, index));
@@ -529,6 +515,17 @@ async function oursCork(ctx: ContenderContext): Promise<ContenderImpl> {
     return run.call(this, script, keysAndArguments);
   };
   const backend = RedisBackend.builder().client(client).build();
+  return rawLayer(lib, backend, async () => {
+    await backend.close();
+    client.disconnect();
+  });
+}
+
+type Lib = Awaited<ReturnType<typeof importLib>>;
+
+/** Our raw layer (read/write/remove) as a contender, on keys `prefix` + zero-padded index. */
+function rawLayer(lib: Lib, backend: InstanceType<Lib['RedisBackend']>, close: () => Promise<void>): ContenderImpl {
+  const { CacheKey, CacheValue } = lib;
   const key = (prefix: string, index: number) => new CacheKey(prefix, 1, [{ key: 'k', value: pad12(index) }]);
   return {
     valueType: 'buffer',
@@ -543,9 +540,6 @@ async function oursCork(ctx: ContenderContext): Promise<ContenderImpl> {
       return (await backend.remove(key(prefix, index))).kind === 'deleted';
     },
     scanPattern: (prefix) => `_prefix=${prefix}&*`,
-    close: async () => {
-      await backend.close();
-      client.disconnect();
-    },
+    close,
   };
 }

@@ -342,7 +342,11 @@ export class RedisBackend implements AsyncDisposable {
       throw new ConnectFailure('the backend is closed');
     }
     this.#ownedClient = client;
-    const runner = new IoredisScriptRunner(client, client.isCluster ? null : (this.#settings.responseTimeout ?? this.#settings.connectionTimeout));
+    const runner = new IoredisScriptRunner(
+      client,
+      client.isCluster ? null : (this.#settings.responseTimeout ?? this.#settings.connectionTimeout),
+      this.#settings.autoPipelining,
+    );
     this.#runner = runner;
     return runner;
   }

@@ -53,7 +53,7 @@ export class RedisBackendBuilder {
   #connectionTimeout: number = DEFAULTS.connectionTimeout;
   #responseTimeout: number | null = DEFAULTS.responseTimeout;
   #retries: number = DEFAULTS.retries;
-  #autoPipelining = false;
+  #autoPipelining = true;
   #tls: TlsOptions | undefined;
 
   /** Where to connect: `ConnectionMode.single(url)` or `ConnectionMode.cluster(urls)`. Required unless `.client()` is used. */
@@ -145,17 +145,14 @@ export class RedisBackendBuilder {
   }
 
   /**
-   * Turns ioredis auto-pipelining of the backend's own connection on or off: with it, the operations
-   * issued in the same event-loop turn are gathered into one pipeline and one socket write.
+   * Turns batching of the backend's own connection on or off: the calls issued in the same event-loop
+   * tick share a few socket writes. The runner corks the socket: the first call of a tick leaves at once
+   * (the server starts on it), the others in writes of 8, the rest when the tick ends. It replaces ioredis'
+   * own auto-pipelining, which costs more client CPU per call.
    *
    * # Default
-   * Off. Measured in `bench/` (BENCHMARKS.md, 256 in flight, 100 B, client and server on 2 shared cores),
-   * ioredis writing each call by itself was faster than its auto-pipelining: 1.22x for reads and 1.33x
-   * for writes, since the pipeline costs more client CPU per call than the syscalls it saves there.
-   *
-   * # Caveats
-   * Over a real network, where each write costs a round of packets, auto-pipelining can win: measure
-   * with your own traffic before turning it on.
+   * On. Measured in `bench/` (BENCHMARKS.md, 256 in flight, 100 B): faster than ioredis writing each call
+   * by itself and than its auto-pipelining.
    */
   autoPipelining(enabled: boolean): this {
     this.#autoPipelining = enabled;

@@ -35,17 +35,17 @@ export const CONTENDERS: ContenderInfo[] = [
     scripts: true,
     cluster: true,
     config:
-      'RedisBackend.builder().connection(ConnectionMode.single(url) | .cluster(urls)).build(): every default (ioredis auto-pipelining on, UrlEncoded keys); raw layer read(key) / write(key, CacheValue(buffer, expire in 1 h)) / remove(key), a new CacheKey per operation.',
+      'RedisBackend.builder().connection(ConnectionMode.single(url) | .cluster(urls)).build(): every default (the calls of a tick batched by corking the socket, UrlEncoded keys); raw layer read(key) / write(key, CacheValue(buffer, expire in 1 h)) / remove(key), a new CacheKey per operation.',
   },
   {
-    id: 'ours-noap',
-    label: 'redis-lua-cache (auto-pipelining off)',
+    id: 'ours-unbatched',
+    label: 'redis-lua-cache (batching off)',
     layout: 'hash',
     group: 'ours',
     client: 'ioredis',
     scripts: true,
     cluster: true,
-    config: 'As `ours`, with .autoPipelining(false).',
+    config: 'As `ours`, with .autoPipelining(false): every call is written to the socket by itself.',
   },
   {
     id: 'seed',
@@ -77,7 +77,7 @@ export const CONTENDERS: ContenderInfo[] = [
     client: 'ioredis',
     scripts: true,
     cluster: true,
-    config: 'As raw-evalsha, with enableAutoPipelining false (the floor of ours-noap).',
+    config: 'As raw-evalsha, with enableAutoPipelining false (the floor of ours-unbatched).',
   },
   {
     id: 'raw-getset',
@@ -142,47 +142,6 @@ export const CONTENDERS: ContenderInfo[] = [
     config: 'The same node-redis client running our scripts: evalShaRo(readScript.sha1, { keys: [key] }), evalSha(writeScript.sha1, { keys, arguments: [data, "", ttl] }). For the client-cost analysis.',
   },
   {
-    id: 'ours-cork',
-    label: 'redis-lua-cache + proposed corking runner',
-    layout: 'hash',
-    group: 'analysis',
-    client: 'ioredis',
-    scripts: true,
-    cluster: true,
-    config:
-      'The library itself (RedisBackend over .client(ioredis with enableAutoPipelining false), every other default), with IoredisScriptRunner.run wrapped as proposed for src/ioredis-runner.ts (bench/proposals/cork-per-tick.diff): the first call of a tick is written at once, the next ones are corked (every primary\'s socket on a cluster) and leave in writes of 8, the rest when the tick ends (process.nextTick); no ioredis Pipeline. See bench/src/cork.ts.',
-  },
-  {
-    id: 'proto-then',
-    label: 'prototype: promise chain',
-    layout: 'hash',
-    group: 'analysis',
-    client: 'ioredis',
-    scripts: true,
-    cluster: false,
-    config: 'bench/src/proto.ts: read/write as plain methods returning scripts.read(...).then(toValue, toError), the library\'s key format, CacheValue and IoredisScriptRunner; auto-pipelining on. A proposed hot path, not the library.',
-  },
-  {
-    id: 'proto-lean',
-    label: 'prototype: promise chain, direct EVALSHA',
-    layout: 'hash',
-    group: 'analysis',
-    client: 'ioredis',
-    scripts: true,
-    cluster: false,
-    config: 'bench/src/proto.ts: as proto-then, with EVALSHA sent straight to ioredis and NOSCRIPT recovered in the same rejection handler (no .catch wrapper in the runner). A proposed hot path, not the library.',
-  },
-  {
-    id: 'proto-cork',
-    label: 'prototype: direct EVALSHA, socket corked per tick',
-    layout: 'hash',
-    group: 'analysis',
-    client: 'ioredis',
-    scripts: true,
-    cluster: false,
-    config: 'bench/src/proto.ts: as proto-lean with auto-pipelining off, the socket corked on the first command of a tick and uncorked in process.nextTick: the commands of one tick leave in one writev, as soon as the microtasks that issued them are done. A proposed hot path, not the library.',
-  },
-  {
     id: 'ours-typed',
     label: 'redis-lua-cache typed layer',
     layout: 'hash',
@@ -215,7 +174,7 @@ export interface ContenderImpl {
 export interface ContenderContext {
   topology: Topology;
   nodes: Endpoint[];
-  options: { compressor?: string; cork?: string };
+  options: { compressor?: string };
 }
 
 const urlOf = (node: Endpoint): string => `redis://${node.host}:${node.port}`;
@@ -238,9 +197,9 @@ async function ioredisClient(ctx: ContenderContext, autoPipelining: boolean) {
 export async function createContender(id: string, ctx: ContenderContext): Promise<ContenderImpl> {
   switch (id) {
     case 'ours':
-    case 'ours-noap':
+    case 'ours-unbatched':
     case 'ours-typed':
-      return ours(ctx, id !== 'ours-noap', id === 'ours-typed');
+      return ours(ctx, id !== 'ours-unbatched', id === 'ours-typed');
     case 'seed':
       return seed(ctx);
     case 'raw-evalsha':
@@ -253,12 +212,6 @@ export async function createContender(id: string, ctx: ContenderContext): Promis
       return keyvLike(ctx, id === 'cache-manager');
     case 'bentocache':
       return bento(ctx);
-    case 'ours-cork':
-      return oursCork(ctx);
-    case 'proto-then':
-    case 'proto-lean':
-    case 'proto-cork':
-      return proto(ctx, id !== 'proto-then', id === 'proto-cork');
     case 'nr-getset':
     case 'nr-evalsha':
       return nodeRedis(ctx, id === 'nr-evalsha');
@@ -267,12 +220,12 @@ export async function createContender(id: string, ctx: ContenderContext): Promis
   }
 }
 
-async function ours(ctx: ContenderContext, autoPipelining: boolean, typed: boolean): Promise<ContenderImpl> {
+async function ours(ctx: ContenderContext, batching: boolean, typed: boolean): Promise<ContenderImpl> {
   const lib = await importLib();
   const { RedisBackend, ConnectionMode, CacheKey, CacheValue } = lib;
   const mode = ctx.topology === 'cluster' ? ConnectionMode.cluster(ctx.nodes.map(urlOf)) : ConnectionMode.single(urlOf(ctx.nodes[0]!));
   let builder = RedisBackend.builder().connection(mode);
-  builder = builder.autoPipelining(autoPipelining);
+  builder = builder.autoPipelining(batching);
   if (typed) {
     const name = ctx.options.compressor ?? 'none';
     const compressor =
@@ -328,7 +281,8 @@ async function seed(ctx: ContenderContext): Promise<ContenderImpl> {
   };
 }
 
-type BufferScripts = {
+/** The Buffer-reply variants of ioredis' script commands: they exist at runtime, its typings leave them out. */
+export type BufferScripts = {
   evalshaBuffer(sha: string, keys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
   evalsha_roBuffer(sha: string, keys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
 };
@@ -380,7 +334,8 @@ async function keyvLike(ctx: ContenderContext, cacheManager: boolean): Promise<C
   // throwOnErrors: failures reject (and are counted) instead of reading as misses; no cost on success.
   const keyv =
     ctx.topology === 'cluster'
-      ? createKeyv(createCluster({ rootNodes: ctx.nodes.map((node) => ({ url: urlOf(node) })) }), { throwOnErrors: true })
+      ? // createKeyv is typed for single-node clients only; it hands the connection to KeyvRedis, which takes a cluster.
+        createKeyv(createCluster({ rootNodes: ctx.nodes.map((node) => ({ url: urlOf(node) })) }) as unknown as Parameters<typeof createKeyv>[0], { throwOnErrors: true })
       : createKeyv(urlOf(ctx.nodes[0]!), { throwOnErrors: true });
   keyv.on('error', () => undefined);
   // Connect before the first operations: @keyv/redis connects lazily in every call that finds the client
@@ -478,47 +433,6 @@ async function nodeRedis(ctx: ContenderContext, evalsha: boolean): Promise<Conte
     scanPattern: (prefix) => `_prefix=${prefix}&*`,
     close,
   };
-}
-
-async function proto(ctx: ContenderContext, lean: boolean, cork: boolean): Promise<ContenderImpl> {
-  if (ctx.topology !== 'single') throw new Error('the prototypes run on a single node only');
-  const { ProtoBackend } = await import('./proto.js');
-  const { CacheKey, CacheValue } = await importLib();
-  const client = (await ioredisClient(ctx, !cork)) as import('ioredis').Redis;
-  const backend = new ProtoBackend(client, lean, cork);
-  const key = (prefix: string, index: number) => new CacheKey(prefix, 1, [{ key: 'k', value: pad12(index) }]);
-  return {
-    valueType: 'buffer',
-    async get(prefix, index) {
-      const hit = await backend.read(key(prefix, index));
-      return hit === null ? null : hit.data;
-    },
-    async set(prefix, index, value) {
-      await backend.write(key(prefix, index), new CacheValue(value as Buffer, new Date(Date.now() + TTL_MS)));
-    },
-    remove: () => Promise.reject(new Error('not prototyped')),
-    scanPattern: (prefix) => `_prefix=${prefix}&*`,
-    close: async () => backend.close(),
-  };
-}
-
-async function oursCork(ctx: ContenderContext): Promise<ContenderImpl> {
-  const lib = await importLib();
-  const { corkPerTick } = await import('./cork.js');
-  const { RedisBackend, CacheKey, CacheValue, IoredisScriptRunner } = lib;
-  const client = await ioredisClient(ctx, false);
-  // Patch the runner class in this process only: what the proposed change to src/ioredis-runner.ts does.
-  const cork = corkPerTick(client, ctx.options.cork);
-  const run = IoredisScriptRunner.prototype.run;
-  IoredisScriptRunner.prototype.run = function (this: InstanceType<typeof IoredisScriptRunner>, script, keysAndArguments) {
-    cork();
-    return run.call(this, script, keysAndArguments);
-  };
-  const backend = RedisBackend.builder().client(client).build();
-  return rawLayer(lib, backend, async () => {
-    await backend.close();
-    client.disconnect();
-  });
 }
 
 type Lib = Awaited<ReturnType<typeof importLib>>;

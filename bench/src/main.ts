@@ -17,7 +17,8 @@ import type { Redis } from 'ioredis';
 import { CONTENDERS, contenderInfo } from './contenders.js';
 import { importScripts } from './lib.js';
 import { analyzeProfile, type ProfileSummary } from './profile.js';
-import { buildPlan, dataset, enabled, HEADLINE_REPS, KEYS, PROFILED, profileCells, QUICK, type Block, type Instance } from './plan.js';
+import { buildPlan, dataset, DRAFT, enabled, HEADLINE_REPS, KEYS, PROFILED, profileCells, QUICK, type Block, type Instance } from './plan.js';
+import { measureLuaCost, type LuaCostResult } from './lua-cost.js';
 import { runRedisBenchmarks, type RedisBenchmarkResult } from './redis-benchmark.js';
 import { writeReport } from './report.js';
 import type { CellResult, CellSpec, ChildMessage, ChildRequest, Endpoint, MemoryResult, Topology } from './types.js';
@@ -51,11 +52,13 @@ export interface RunResults {
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
-  quick: boolean;
+  /** A quick or narrowed run (src/plan.ts DRAFT): reported under bench/results/ only. */
+  draft: boolean;
   environment: Record<string, unknown>;
   cells: CellResult[];
   memory: MemoryResult[];
   redisBenchmark: RedisBenchmarkResult[];
+  luaCost: LuaCostResult[];
   profiles: ProfileSummary[];
   notes: string[];
 }
@@ -65,11 +68,12 @@ const results: RunResults = {
   startedAt: new Date(started).toISOString(),
   finishedAt: '',
   durationSeconds: 0,
-  quick: QUICK,
+  draft: DRAFT,
   environment: {},
   cells: [],
   memory: [],
   redisBenchmark: [],
+  luaCost: [],
   profiles: [],
   notes: [],
 };
@@ -259,9 +263,9 @@ function saveResults(): string {
   results.durationSeconds = Math.round((Date.now() - started) / 1000);
   const text = JSON.stringify(results, null, 1);
   const stamp = results.startedAt.replace(/[:.]/g, '-');
-  const file = join(RESULTS_DIR, `${QUICK ? 'quick-' : ''}run-${stamp}.json`);
+  const file = join(RESULTS_DIR, `${DRAFT ? 'draft-' : ''}run-${stamp}.json`);
   writeFileSync(file, text);
-  writeFileSync(join(RESULTS_DIR, QUICK ? 'latest-quick.json' : 'latest.json'), text);
+  writeFileSync(join(RESULTS_DIR, DRAFT ? 'latest-draft.json' : 'latest.json'), text);
   return file;
 }
 
@@ -293,7 +297,7 @@ async function main(): Promise<void> {
   const { startRedis } = await import('../../test/helpers/redis.js');
   const blocks = buildPlan();
   cellsTotal = countCells(blocks) + (enabled('profiles') ? PROFILED.length * 2 : 0);
-  console.log(`redis-lua-cache benchmark${QUICK ? ' (BENCH_QUICK: short run, not for publishing)' : ''}: ${cellsTotal} cells, ${blocks.length} blocks`);
+  console.log(`redis-lua-cache benchmark${DRAFT ? ' (draft: quick or narrowed run, reported under bench/results/ only)' : ''}: ${cellsTotal} cells, ${blocks.length} blocks`);
   console.log(`contenders: ${CONTENDERS.map((c) => c.id).join(', ')}`);
 
   console.log('starting redis-server (own instance, free port)...');
@@ -304,19 +308,22 @@ async function main(): Promise<void> {
   await loadScripts([server.admin]);
   results.environment = await environment(server.admin);
 
+  // Right after the headline block, whose preloaded keys redis-benchmark reads; first when there is none.
+  const serverStudies = async () => {
+    if (enabled('redis-benchmark')) {
+      console.log('\n== redis-benchmark: the server ceiling for our scripts and for GET/SET');
+      results.redisBenchmark = await runRedisBenchmarks(server, (line) => console.log(`      ${line}`));
+    }
+    if (enabled('lua-cost')) {
+      console.log('\n== server time per call against value size: through Lua and through plain commands');
+      results.luaCost = await measureLuaCost(server.admin, (line) => console.log(`      ${line}`));
+    }
+    if (enabled('profiles')) await profiles(single);
+  };
+  if (!blocks.some((b) => b.name === 'headline')) await serverStudies();
   for (const block of blocks.filter((b) => b.topology === 'single')) {
     await runBlock(block, 'single', single, server.admin);
-    if (block.name === 'headline') {
-      if (enabled('redis-benchmark')) {
-        console.log('\n== redis-benchmark: the server ceiling for our scripts and for GET/SET');
-        results.redisBenchmark = await runRedisBenchmarks(server, (line) => console.log(`      ${line}`));
-      }
-      if (enabled('profiles')) await profiles(single);
-    }
-  }
-  if (!blocks.some((b) => b.name === 'headline')) {
-    if (enabled('redis-benchmark')) results.redisBenchmark = await runRedisBenchmarks(server, (line) => console.log(`      ${line}`));
-    if (enabled('profiles')) await profiles(single);
+    if (block.name === 'headline') await serverStudies();
   }
   await server.admin.config('SET', 'hash-max-listpack-value', '64');
   await server.admin.flushall();

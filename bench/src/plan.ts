@@ -7,11 +7,10 @@
  * Environment:
  *   BENCH_QUICK=1       a short run for development (small key space, short windows, fewer cells)
  *   BENCH_ONLY=a,b      run only these blocks (headline, sweep, sizes, listpack, compressors, cluster,
- *                       redis-benchmark, profiles)
+ *                       redis-benchmark, lua-cost, profiles)
  *   BENCH_REPS=n        repetitions of the headline block (default 5)
  *   BENCH_WINDOW_MS=n   measured window of a cell (default 1000)
  *   BENCH_CONTENDERS=a,b run only these contenders (ids of src/contenders.ts), for development
- *   BENCH_PROTO=1       add the hot-path prototypes of src/proto.ts to the headline block
  */
 import { contenderInfo, type Layout } from './contenders.js';
 import type { CellSpec, Dataset, Topology } from './types.js';
@@ -19,6 +18,8 @@ import type { Dist, Op, ValueKind } from './workload.js';
 
 export const QUICK = process.env.BENCH_QUICK === '1';
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : null;
+/** A quick run, or one narrowed by any variable below: its report goes to bench/results/, never to BENCHMARKS.md. */
+export const DRAFT = QUICK || ['BENCH_ONLY', 'BENCH_CONTENDERS', 'BENCH_REPS', 'BENCH_WINDOW_MS'].some((name) => process.env[name] !== undefined);
 export const KEYS = QUICK ? 20_000 : 100_000;
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? (QUICK ? 400 : 1000));
 const WARMUP_MS = Math.max(150, Math.round(WINDOW_MS * 0.3));
@@ -35,7 +36,7 @@ export interface Instance {
   id: string;
   /** Name in the results: the id, or the id and a variant. */
   tag: string;
-  options?: { compressor?: string; cork?: string };
+  options?: { compressor?: string };
 }
 
 export interface Block {
@@ -52,8 +53,8 @@ export interface Block {
   config?: Record<string, string>;
 }
 
-export const MAIN: string[] = ['ours', 'ours-noap', 'seed', 'raw-evalsha', 'raw-getset', 'keyv', 'cache-manager', 'bentocache'];
-export const HEADLINE: string[] = [...MAIN, 'raw-evalsha-noap', 'nr-getset', 'nr-evalsha', 'ours-cork', ...(process.env.BENCH_PROTO === '1' ? ['proto-then', 'proto-lean', 'proto-cork'] : [])];
+export const MAIN: string[] = ['ours', 'ours-unbatched', 'seed', 'raw-evalsha', 'raw-getset', 'keyv', 'cache-manager', 'bentocache'];
+export const HEADLINE: string[] = [...MAIN, 'raw-evalsha-noap', 'nr-getset', 'nr-evalsha'];
 
 const inst = (id: string): Instance => ({ id, tag: id });
 
@@ -93,7 +94,7 @@ export function buildPlan(): Block[] {
   blocks.push({
     name: 'sweep',
     topology: 'single',
-    instances: [...MAIN, 'ours-cork'].map(inst),
+    instances: MAIN.map(inst),
     reps: 1,
     measureMemory: true,
     cells: (i) => {
@@ -165,7 +166,7 @@ export function buildPlan(): Block[] {
   blocks.push({
     name: 'cluster',
     topology: 'cluster',
-    instances: [...MAIN, 'ours-cork'].map(inst),
+    instances: MAIN.map(inst),
     reps: 1,
     measureMemory: false,
     cells: (i) => {
@@ -179,26 +180,15 @@ export function buildPlan(): Block[] {
       ];
     },
   });
-  // Batching modes of the proposed runner side by side (bench/src/cork.ts), for development only.
-  if (process.env.BENCH_CORK_MODES) {
-    blocks.unshift({
-      name: 'cork-modes',
-      topology: 'single',
-      instances: [inst('ours-noap'), ...process.env.BENCH_CORK_MODES.split(',').map((mode) => ({ id: 'ours-cork', tag: `ours-cork:${mode}`, options: { cork: mode } }))],
-      reps: HEADLINE_REPS,
-      measureMemory: false,
-      cells: (i) => [16, 256, 1024].flatMap((c) => [cell('get-hit', dataset(i, 100), c), cell('set', dataset(i, 100), c)]),
-    });
-  }
   const only = process.env.BENCH_CONTENDERS ? new Set(process.env.BENCH_CONTENDERS.split(',')) : null;
   return blocks
-    .filter((b) => enabled(b.name.startsWith('listpack') ? 'listpack' : b.name) || b.name === 'cork-modes')
+    .filter((b) => enabled(b.name.startsWith('listpack') ? 'listpack' : b.name))
     .map((b) => (only ? { ...b, instances: b.instances.filter((i) => only.has(i.id) || only.has(i.tag)) } : b))
     .filter((b) => b.instances.length > 0);
 }
 
 /** Contenders profiled with --cpu-prof at 256 in flight, 100 B, get-hit and set. */
-export const PROFILED = ['ours', 'ours-noap', 'ours-cork', 'raw-evalsha', 'raw-getset', 'nr-getset', 'keyv'];
+export const PROFILED = ['ours', 'ours-unbatched', 'raw-evalsha', 'raw-getset', 'nr-getset', 'keyv'];
 export const PROFILE_WINDOW_MS = QUICK ? 1000 : 3000;
 
 export function profileCells(instance: Instance): Omit<CellSpec, 'rep' | 'block'>[] {

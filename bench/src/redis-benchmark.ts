@@ -47,7 +47,7 @@ interface Stats {
   misses: number;
 }
 
-async function stats(admin: Redis): Promise<Stats> {
+export async function stats(admin: Redis): Promise<Stats> {
   const text = await admin.info('all');
   const top: Stats['top'] = {};
   let calls = 0;

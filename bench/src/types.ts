@@ -31,7 +31,7 @@ export interface CellSpec {
 export interface ChildRequest {
   contender: string;
   /** Contender options: compressor name for the typed variant. */
-  options?: { compressor?: string; cork?: string };
+  options?: { compressor?: string };
   topology: Topology;
   /** The nodes to connect to: one for single, the primaries for a cluster. */
   nodes: Endpoint[];

@@ -17,7 +17,7 @@ import type { Redis } from 'ioredis';
 import { CONTENDERS, contenderInfo } from './contenders.js';
 import { importScripts } from './lib.js';
 import { analyzeProfile, type ProfileSummary } from './profile.js';
-import { buildPlan, dataset, DRAFT, enabled, HEADLINE_REPS, KEYS, PROFILED, profileCells, QUICK, type Block, type Instance } from './plan.js';
+import { buildPlan, dataset, DRAFT, enabled, HEADLINE_REPS, KEYS, PROFILED, profileCells, type Block, type Instance } from './plan.js';
 import { measureLuaCost, type LuaCostResult } from './lua-cost.js';
 import { runRedisBenchmarks, type RedisBenchmarkResult } from './redis-benchmark.js';
 import { writeReport } from './report.js';

@@ -16,6 +16,7 @@ import {
 import { RedisBackendBuilder } from './builder.js';
 import { ConnectFailure, toBackendError } from './error-mapping.js';
 import { IoredisScriptRunner, type IoredisClient } from './ioredis-runner.js';
+import { SilentConnectionWatch } from './silent-connections.js';
 import { CacheKeyFormat } from './key-format.js';
 import type { Format } from './format.js';
 import type { RedisKey, ScriptRunner } from './scripting.js';
@@ -66,9 +67,8 @@ export class RedisBackend implements AsyncDisposable {
   #ownedClient: IoredisClient | null = null;
   #connecting: Promise<ScriptRunner> | null = null;
   #closed = false;
-  /** Calls answered so far; a timeout looks at it to tell a slow connection from a dead one. */
-  #replies = 0;
-  #silenceCheck: NodeJS.Timeout | null = null;
+  /** Replaces connections that went silent; only for a client this backend owns and a response timeout. */
+  #silence: SilentConnectionWatch | null = null;
 
   /** @internal Use {@link RedisBackend.builder}. */
   constructor(builder: RedisBackendBuilder, mode: ConnectionMode | null, client: IoredisClient | null) {
@@ -202,7 +202,7 @@ export class RedisBackend implements AsyncDisposable {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#silenceCheck !== null) clearTimeout(this.#silenceCheck);
+    this.#silence?.stop();
     this.#runner = null;
     await this.#connecting?.catch(() => undefined);
     const client = this.#ownedClient;
@@ -223,9 +223,7 @@ export class RedisBackend implements AsyncDisposable {
   async #fetch(key: CacheKey, operation: Operation): Promise<scripts.ReadReply> {
     const redisKey = this.#encode(key, operation);
     try {
-      const reply = await scripts.read(this.#runner ?? (await this.#connect()), redisKey);
-      this.#replies++;
-      return reply;
+      return await scripts.read(this.#runner ?? (await this.#connect()), redisKey);
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
@@ -247,7 +245,6 @@ export class RedisBackend implements AsyncDisposable {
     const staleMs = stale === null ? null : epochMillis(stale, 'stale', operation, key);
     try {
       await scripts.write(this.#runner ?? (await this.#connect()), redisKey, data, staleMs, ttl);
-      this.#replies++;
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
@@ -258,7 +255,6 @@ export class RedisBackend implements AsyncDisposable {
     let count: number;
     try {
       count = await scripts.remove(this.#runner ?? (await this.#connect()), redisKey);
-      this.#replies++;
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
@@ -274,29 +270,8 @@ export class RedisBackend implements AsyncDisposable {
     if (client !== null && client.status !== 'ready') {
       return new ConnectionError(`no connection to Redis within the response timeout (${client.status})`, context(operation, key), { cause: error });
     }
-    this.#checkForSilence();
+    this.#silence?.start();
     return failure;
-  }
-
-  /**
-   * After a timeout, waits one more response timeout: if no call at all was answered meanwhile, the
-   * connection is taken for dead without having been closed (a partition, a NAT that forgot it, where
-   * TCP would keep it for many minutes) and replaced. A merely busy connection keeps answering, and stays.
-   *
-   * # Caveats
-   * Only for a single-node connection the backend owns: a given client is the application's, and a
-   * cluster client's node connections are its own business.
-   */
-  #checkForSilence(): void {
-    const client = this.#ownedClient;
-    const timeout = this.#settings.responseTimeout;
-    if (client === null || client.isCluster || timeout === null || this.#silenceCheck !== null) return;
-    const answered = this.#replies;
-    this.#silenceCheck = setTimeout(() => {
-      this.#silenceCheck = null;
-      if (this.#replies === answered && client.status === 'ready') client.disconnect(true);
-    }, timeout);
-    this.#silenceCheck.unref();
   }
 
   #encode(key: CacheKey, operation: Operation): RedisKey {
@@ -342,6 +317,7 @@ export class RedisBackend implements AsyncDisposable {
       throw new ConnectFailure('the backend is closed');
     }
     this.#ownedClient = client;
+    if (this.#settings.responseTimeout !== null) this.#silence = new SilentConnectionWatch(client, this.#settings.responseTimeout);
     const runner = new IoredisScriptRunner(
       client,
       client.isCluster ? null : (this.#settings.responseTimeout ?? this.#settings.connectionTimeout),

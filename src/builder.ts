@@ -123,9 +123,14 @@ export class RedisBackendBuilder {
    * # Default
    * None: a reply is awaited as long as the connection stays up (a lost connection still fails fast).
    *
+   * It also guards against connections that die silently (a partition, a NAT or firewall that forgot
+   * them, which TCP keeps for many minutes): after a timeout, a connection of the backend that still has
+   * calls outstanding and answers none of them for one more timeout is closed and replaced, on a single
+   * node or on any node of a cluster.
+   *
    * # Caveats
    * Each operation then arms a timer, which costs some throughput. A write that timed out may still be
-   * applied by the server.
+   * applied by the server. A client given with `.client()` is never closed by the backend, silent or not.
    */
   responseTimeout(ms: number): this {
     this.#responseTimeout = checkPositive('responseTimeout', ms);

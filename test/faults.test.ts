@@ -19,6 +19,7 @@ import {
 } from '../src/index.js';
 import { FaultProxy } from './helpers/fault-proxy.js';
 import { freePort, infoField, startRedis, type RedisUnderTest } from './helpers/redis.js';
+import { eventually, timed } from './helpers/settle.js';
 
 const test = suite('faults');
 const unhandled: unknown[] = [];
@@ -42,30 +43,6 @@ test.after.each(() => {
 });
 
 const key = (name: string, i = 0): CacheKey => new CacheKey('faults', 1, [{ key: name, value: String(i) }]);
-
-/** Settles `promise`, returning the error (or null) and how long it took. */
-async function timed(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
-  const started = Date.now();
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  return { error, ms: Date.now() - started };
-}
-
-/** Calls `attempt` until it succeeds, at most `limit` ms; polling is the only way to see a server come back. */
-async function eventually(attempt: () => Promise<unknown>, limit = 5_000): Promise<void> {
-  const deadline = Date.now() + limit;
-  for (;;) {
-    try {
-      await attempt();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-}
 
 /** A load of concurrent reads and writes that records every outcome until stopped. */
 function load(backend: RedisBackend, workers: number) {

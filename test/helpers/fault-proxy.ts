@@ -13,6 +13,8 @@ export type FaultMode =
   | { readonly kind: 'blackhole' };
 
 interface Pair {
+  /** 1 for the first connection accepted, then 2, ... */
+  readonly number: number;
   readonly client: Socket;
   readonly server: Socket;
 }
@@ -26,6 +28,7 @@ export class FaultProxy {
   readonly #pairs = new Set<Pair>();
   #mode: FaultMode = { kind: 'pass' };
   #cutNextReply = false;
+  #closeWaiters: { readonly through: number; readonly done: () => void }[] = [];
   /** Connections accepted so far. */
   accepted = 0;
 
@@ -59,6 +62,29 @@ export class FaultProxy {
     this.#mode = mode;
   }
 
+  /**
+   * Resolves once each of the first `through` connections accepted is closed (at once when they are);
+   * rejects after `timeoutMs`. Connections accepted later do not count.
+   */
+  closedThrough(through: number, timeoutMs: number): Promise<void> {
+    if (!this.#anyOpenThrough(through)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`a connection among the first ${through} is still open after ${timeoutMs} ms`)), timeoutMs);
+      this.#closeWaiters.push({
+        through,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  #anyOpenThrough(through: number): boolean {
+    for (const pair of this.#pairs) if (pair.number <= through) return true;
+    return false;
+  }
+
   /** Destroys every open connection (RST), as a crashed middlebox would. */
   cutAll(): void {
     for (const pair of this.#pairs) this.#destroy(pair);
@@ -75,9 +101,8 @@ export class FaultProxy {
   }
 
   private accept(client: Socket, host: string, port: number): void {
-    this.accepted++;
     const server = connect(port, host);
-    const pair: Pair = { client, server };
+    const pair: Pair = { number: ++this.accepted, client, server };
     this.#pairs.add(pair);
     client.on('data', (chunk: Buffer) => this.#forward(chunk, server));
     server.on('data', (chunk: Buffer) => {
@@ -108,5 +133,8 @@ export class FaultProxy {
     if (!this.#pairs.delete(pair)) return;
     pair.client.destroy();
     pair.server.destroy();
+    const waiting = this.#closeWaiters;
+    this.#closeWaiters = waiting.filter((waiter) => this.#anyOpenThrough(waiter.through));
+    for (const waiter of waiting) if (!this.#closeWaiters.includes(waiter)) waiter.done();
   }
 }

@@ -7,3 +7,27 @@ export async function rejection(promise: Promise<unknown>): Promise<Error> {
     (error: Error) => error,
   );
 }
+
+/** Settles `promise`, returning the error (or null) and how long it took. */
+export async function timed(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
+  const started = Date.now();
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  return { error, ms: Date.now() - started };
+}
+
+/** Calls `attempt` until it succeeds, at most `limit` ms; polling is the only way to see a server come back. */
+export async function eventually(attempt: () => Promise<unknown>, limit = 5_000): Promise<void> {
+  const deadline = Date.now() + limit;
+  for (;;) {
+    try {
+      await attempt();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * A cluster node whose connection goes silent without closing (a partition, a NAT that forgot it): one
+ * primary of a real 3-primary cluster is reached through a TCP fault proxy (the node announces the proxy's
+ * port), which then blackholes it. Calls to that node time out, the rest of the cluster keeps working,
+ * and the backend drops the silent connection by itself, so the node is usable again once reachable.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { CacheKey, CacheValue, ConnectionMode, RedisBackend, TimeoutError } from '../src/index.js';
+import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from './helpers/cluster.js';
+import { FaultProxy } from './helpers/fault-proxy.js';
+import { eventually, timed } from './helpers/settle.js';
+
+const test = suite('cluster-silent-node');
+const RESPONSE_TIMEOUT_MS = 200;
+let cluster: ClusterUnderTest;
+
+test.before(async () => {
+  cluster = await startCluster({ primaries: 3, replicasPerPrimary: 0 });
+});
+
+test.after(async () => {
+  await cluster.stop();
+});
+
+const key = (i: number): CacheKey => new CacheKey('silent', 1, [{ key: 'i', value: String(i) }]);
+
+/** Waits until every node's CLUSTER SLOTS gives `port` for the slots of `node`: gossip spreads an announced port. */
+async function announcedEverywhere(node: ClusterNodeUnderTest, port: number): Promise<void> {
+  const id = await node.nodeId();
+  await eventually(async () => {
+    for (const other of cluster.nodes) {
+      const owners = (await other.admin.cluster('SLOTS')).map((range) => range[2]).filter((owner) => owner?.[2] === id);
+      if (owners.length === 0 || owners.some((owner) => owner?.[1] !== port)) throw new Error(`${other.port} does not announce ${port} yet`);
+    }
+  }, 10_000);
+}
+
+test('a silently dead node connection is dropped and replaced; the other nodes never notice', async () => {
+  const [silent, ...others] = cluster.nodes as [ClusterNodeUnderTest, ...ClusterNodeUnderTest[]];
+  const proxy = await FaultProxy.start(silent.host, silent.port);
+  await silent.admin.config('SET', 'cluster-announce-port', String(proxy.port));
+  await announcedEverywhere(silent, proxy.port);
+  const backend = RedisBackend.builder()
+    .connection(ConnectionMode.cluster(others.map((node) => node.url)))
+    .responseTimeout(RESPONSE_TIMEOUT_MS)
+    .build();
+  try {
+    const keys = Array.from({ length: 60 }, (_, i) => key(i));
+    await Promise.all(keys.map((k, i) => backend.set(k, new CacheValue({ i }))));
+    const onSilent = await heldBy(silent, keys);
+    const elsewhere = keys.filter((k) => !onSilent.includes(k));
+    assert.ok(onSilent.length > 5 && elsewhere.length > 5, `${onSilent.length} keys on the silent node, ${elsewhere.length} elsewhere`);
+    assert.ok(proxy.accepted >= 1, 'the silent node is reached through the proxy');
+    const connectionsBefore = proxy.accepted;
+
+    proxy.mode = { kind: 'blackhole' };
+    const lost = await Promise.all(onSilent.map((k) => timed(backend.get(k))));
+    assert.ok(
+      lost.every((call) => call.error instanceof TimeoutError && call.ms < RESPONSE_TIMEOUT_MS * 2),
+      JSON.stringify(lost.map((call) => [String(call.error), call.ms])),
+    );
+    const fine = await Promise.all(elsewhere.map((k) => backend.get<{ i: number }>(k)));
+    assert.ok(fine.every((entry, n) => entry?.data.i === keys.indexOf(elsewhere[n] as CacheKey)), 'the other primaries answer throughout');
+
+    // Nothing closes the silent connection but the backend: TCP would keep it for many minutes. (A slot
+    // refresh may open other connections to the node meanwhile; only those from before the blackhole count.)
+    await proxy.closedThrough(connectionsBefore, RESPONSE_TIMEOUT_MS * 10);
+
+    proxy.mode = { kind: 'pass' };
+    await eventually(() => backend.get(onSilent[0] as CacheKey));
+    assert.ok(proxy.accepted > connectionsBefore, 'a new connection to the node was opened');
+    const back = await Promise.all(onSilent.map((k) => backend.get<{ i: number }>(k)));
+    assert.ok(back.every((entry, n) => entry?.data.i === keys.indexOf(onSilent[n] as CacheKey)), 'every entry of the node reads back');
+  } finally {
+    await backend.close();
+    await silent.admin.config('SET', 'cluster-announce-port', '0');
+    await announcedEverywhere(silent, silent.port);
+    await proxy.close();
+  }
+});
+
+test('a busy node is not taken for dead: a slow script answer keeps the connection', async () => {
+  const backend = RedisBackend.builder()
+    .connection(ConnectionMode.cluster(cluster.seedUrls))
+    .responseTimeout(RESPONSE_TIMEOUT_MS)
+    .build();
+  const node = cluster.nodes[0] as ClusterNodeUnderTest;
+  try {
+    const keys = Array.from({ length: 30 }, (_, i) => key(100 + i));
+    await Promise.all(keys.map((k) => backend.set(k, new CacheValue('x'))));
+    const mine = await heldBy(node, keys);
+    const before = await clientIds(node);
+    assert.is(before.length, 1, 'one connection of the backend serves the node');
+    // The node answers nothing for 1.5 response timeouts, then everything: slow, not dead.
+    const pause = node.admin.client('PAUSE', String(Math.round(RESPONSE_TIMEOUT_MS * 1.5)), 'ALL');
+    const during = await Promise.all(mine.map((k) => timed(backend.get(k))));
+    await pause;
+    assert.ok(during.every((call) => call.error instanceof TimeoutError), JSON.stringify(during.map((call) => String(call.error))));
+    // Steady calls across the rest of the window: each is answered, so the connection stays.
+    const until = Date.now() + RESPONSE_TIMEOUT_MS * 2;
+    while (Date.now() < until) await backend.get(mine[0] as CacheKey);
+    assert.equal(await clientIds(node), before, 'the same connection serves the node');
+  } finally {
+    await backend.close();
+  }
+});
+
+/** The keys among `keys` (all written) that `node` holds: a plain client gets MOVED for the others, so ask by slot. */
+async function heldBy(node: ClusterNodeUnderTest, keys: CacheKey[]): Promise<CacheKey[]> {
+  const held = await Promise.all(
+    keys.map(async (k) => Number(await node.admin.cluster('COUNTKEYSINSLOT', Number(await node.admin.cluster('KEYSLOT', String(k))))) > 0),
+  );
+  return keys.filter((_, i) => held[i]);
+}
+
+/** Ids of the node's connections whose last command was a script call: the backend's. */
+async function clientIds(node: ClusterNodeUnderTest): Promise<string[]> {
+  const list = String(await node.admin.client('LIST'));
+  return [...list.matchAll(/^id=(\d+) .*? cmd=(evalsha\S*)/gm)].map((m) => m[1] as string).sort();
+}
+
+test.run();

@@ -247,6 +247,11 @@ function commandsText(agg: Agg | undefined): string {
     .join(', ');
 }
 
+/** A difference with its sign, `+1.25` or `-3.33`. */
+function signed(x: number | undefined): string {
+  return x === undefined ? '–' : `${x >= 0 ? '+' : ''}${num(x, 2)}`;
+}
+
 function usecPerCall(agg: Agg | undefined, name: string): number | undefined {
   const s = agg?.commands[name];
   return s && s.calls ? s.usec / s.calls : undefined;
@@ -399,8 +404,8 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
     decomp.push([`${name}: server, our script vs plain ${name === 'get' ? 'GET' : 'SET'} (Lua + hash)`, `${num(ioLua?.serverCpu, 2)} vs ${num(ioGet?.serverCpu, 2)} µs/op server CPU; ${num(ioLua?.cmdUsec, 2)} vs ${num(ioGet?.cmdUsec, 2)} µs/op in commands`, ratio(ioLua?.serverCpu, ioGet?.serverCpu), '']);
     const off = A('ours-unbatched', op);
     decomp.push([`${name}: ours, batching per tick (default) vs batching off`, `${num(us?.cpu, 2)} vs ${num(off?.cpu, 2)} µs/op client CPU`, ratio(us?.throughput, off?.throughput), `${int(us?.throughput)} vs ${int(off?.throughput)} ops/s`]);
-    decomp.push([`${name}: our library with batching off on top of raw EVALSHA with auto-pipelining off`, `${num(off?.cpu, 2)} vs ${num(ioLuaNoap?.cpu, 2)} µs/op client CPU`, `+${num(off && ioLuaNoap ? off.cpu - ioLuaNoap.cpu : undefined, 2)} µs/op`, `${int(off?.throughput)} vs ${int(ioLuaNoap?.throughput)} ops/s`]);
-    decomp.push([`${name}: Keyv on top of raw node-redis`, `${num(kv?.cpu, 2)} vs ${num(nrGet?.cpu, 2)} µs/op client CPU`, `+${num(kv && nrGet ? kv.cpu - nrGet.cpu : undefined, 2)} µs/op`, `${int(kv?.throughput)} vs ${int(nrGet?.throughput)} ops/s`]);
+    decomp.push([`${name}: our library with batching off on top of raw EVALSHA with auto-pipelining off`, `${num(off?.cpu, 2)} vs ${num(ioLuaNoap?.cpu, 2)} µs/op client CPU`, `${signed(off && ioLuaNoap ? off.cpu - ioLuaNoap.cpu : undefined)} µs/op`, `${int(off?.throughput)} vs ${int(ioLuaNoap?.throughput)} ops/s`]);
+    decomp.push([`${name}: Keyv on top of raw node-redis`, `${num(kv?.cpu, 2)} vs ${num(nrGet?.cpu, 2)} µs/op client CPU`, `${signed(kv && nrGet ? kv.cpu - nrGet.cpu : undefined)} µs/op`, `${int(kv?.throughput)} vs ${int(nrGet?.throughput)} ops/s`]);
   }
   const share = (id: string, op: string) => {
     const a = A(id, op);

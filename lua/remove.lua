@@ -4,19 +4,14 @@
 --- since removing is how a full cache makes room.
 ---@script remove
 ---@key entry Hash that holds the entry
+---@include entry_state
 ---@return number
 
-local present = redis.pcall('HEXISTS', KEYS[1], 'd')
+local present = entry_state()
 if type(present) == 'table' then
-  if string.sub(present.err, 1, 9) ~= 'WRONGTYPE' then
-    return present
-  end
-  return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
+  return present
 end
 if present == 0 then
-  if redis.call('EXISTS', KEYS[1]) == 1 then
-    return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
-  end
   return 0
 end
 return redis.call('DEL', KEYS[1])

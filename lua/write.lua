@@ -8,6 +8,7 @@
 ---@arg data Buffer Data bytes, stored in field d
 ---@arg stale? integer Stale time in epoch milliseconds, stored in field s; absent: no field s
 ---@arg ttl? integer Milliseconds the entry lives; absent: no TTL; zero or less: the entry is removed
+---@include entry_state
 ---@return 0 | 1
 
 local stale, ttl = ARGV[2], ARGV[3]
@@ -19,16 +20,9 @@ if ttl ~= '' and not (string.match(ttl, '^%-?%d+$') and tonumber(ttl) <= 9007199
   return redis.error_reply('BAD_ARGUMENT ttl must be an integer number of milliseconds up to 2^53-1, got ' .. ttl)
 end
 
--- A cache entry is a hash with field d; HEXISTS on another type is an error, which pcall catches.
-local present = redis.pcall('HEXISTS', KEYS[1], 'd')
+local present = entry_state()
 if type(present) == 'table' then
-  if string.sub(present.err, 1, 9) ~= 'WRONGTYPE' then
-    return present
-  end
-  return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
-end
-if present == 0 and redis.call('EXISTS', KEYS[1]) == 1 then
-  return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
+  return present
 end
 
 if ttl ~= '' and tonumber(ttl) <= 0 then

@@ -50,7 +50,7 @@ export function emitAll(scripts: readonly ScriptModel[]): Map<string, string> {
 export function emitScriptModule(script: ScriptModel): string {
   const file = createSourceFile();
   file.addStatements([
-    banner(script.path),
+    banner([script.path, ...script.includes].join(' and ')),
     `import type { ${contractImports(script).join(', ')} } from '${SCRIPTING_MODULE}';`,
   ]);
   file.addTypeAlias({

@@ -1,18 +1,18 @@
 /**
- * Generates `generated/<name>.ts` for every `lua/<name>.lua`, plus `generated/index.ts`.
+ * Generates `generated/<name>.ts` for every `lua/<name>.lua`, plus `generated/index.ts`; the files of
+ * `lua/include/` are inlined into the scripts that name them with `---@include`.
  *
  * Usage: `tsx scripts/generate.ts [--check]`. With `--check` it writes nothing and fails when
  * `generated/` differs from what it would write. Either way it fails on any header error.
  *
  * @module
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { emitAll, findOutdated, writeGenerated, type OutdatedFile } from './emit-wrappers.js';
-import { formatDiagnostic, parseScripts } from './lua-header.js';
+import { formatDiagnostic, parseScripts, type LuaSource } from './lua-header.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const luaDirectory = `${root}lua`;
 const generatedDirectory = `${root}generated`;
 
 function main(argv: readonly string[]): number {
@@ -23,11 +23,7 @@ function main(argv: readonly string[]): number {
     return 2;
   }
 
-  const sources = readdirSync(luaDirectory)
-    .filter((file) => file.endsWith('.lua'))
-    .sort()
-    .map((file) => ({ path: `lua/${file}`, text: readFileSync(`${luaDirectory}/${file}`, 'utf8') }));
-  const { scripts, diagnostics } = parseScripts(sources);
+  const { scripts, diagnostics } = parseScripts(readLua('lua'), readLua('lua/include'));
   if (diagnostics.length > 0) {
     for (const diagnostic of diagnostics) console.error(formatDiagnostic(diagnostic));
     console.error(`${diagnostics.length} error(s) in lua/*.lua; generated/ was not ${check ? 'checked' : 'changed'}.`);
@@ -51,6 +47,16 @@ function main(argv: readonly string[]): number {
   }
   console.log(`generated/: ${files.size} files, ${changed.length} changed.`);
   return 0;
+}
+
+/** The `.lua` files of a folder of the repository (none when it does not exist), in name order. */
+function readLua(folder: string): LuaSource[] {
+  const directory = `${root}${folder}`;
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory)
+    .filter((file) => file.endsWith('.lua'))
+    .sort()
+    .map((file) => ({ path: `${folder}/${file}`, text: readFileSync(`${directory}/${file}`, 'utf8') }));
 }
 
 const PROBLEMS: Record<OutdatedFile['problem'], string> = {

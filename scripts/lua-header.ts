@@ -11,8 +11,12 @@
  * ---@script <name>                           required, once; the file's base name
  * ---@key <name> <description>                the n-th @key is KEYS[n]
  * ---@arg <name>[?] <type> <description>      the n-th @arg is ARGV[n]; `?` = optional
+ * ---@include <name>                          inlines lua/include/<name>.lua after the header
  * ---@return <TypeScript type>                required, once; the rest of the line
  * ```
+ *
+ * An include is plain Lua shared by scripts (Redis has no `require`), typically `local function`s; it is
+ * checked by the body rules below as part of each script that includes it, and reported at its own lines.
  *
  * Body rules (comments and strings aside): KEYS and ARGV are read only as `KEYS[n]`/`ARGV[n]`, each
  * declared and each declaration read; every `redis.call`/`redis.pcall` names a known command with a
@@ -30,7 +34,7 @@ export interface Diagnostic {
   readonly message: string;
 }
 
-/** A script file to parse: the path to print for it and its exact text. */
+/** A script or include file to parse: the path to print for it and its exact text. */
 export interface LuaSource {
   /** Path as printed in diagnostics and in the generated banner, e.g. `lua/read.lua`. */
   readonly path: string;
@@ -68,8 +72,10 @@ export interface ScriptModel {
   readonly name: string;
   /** Path of the script as printed, e.g. `lua/read.lua`. */
   readonly path: string;
-  /** The file's exact text. */
+  /** The text sent to Redis: the file's exact text, with its includes inlined after the header. */
   readonly source: string;
+  /** Paths of the included files, in the order inlined. */
+  readonly includes: readonly string[];
   /** Description lines of the header, without the `---` prefix. */
   readonly description: readonly string[];
   /** Shebang flags, in the order written. */
@@ -139,23 +145,45 @@ function camelCase(snakeName: string): string {
  * Parses and validates each script, then checks that their generated exports do not clash (they all
  * meet in `generated/index.ts`). Returns the models of the valid scripts and every diagnostic.
  */
-export function parseScripts(sources: readonly LuaSource[]): {
+export function parseScripts(
+  sources: readonly LuaSource[],
+  includes: readonly LuaSource[] = [],
+): {
   scripts: ScriptModel[];
   diagnostics: Diagnostic[];
 } {
+  const library = new Map(includes.map((include) => [baseName(include.path), include]));
   const scripts: ScriptModel[] = [];
   const diagnostics: Diagnostic[] = [];
+  const reported = new Set<string>();
+  const included = new Set<string>();
   for (const source of sources) {
-    const result = parseScript(source);
+    const result = parseScript(source, library);
     if (result.script) scripts.push(result.script);
-    diagnostics.push(...result.diagnostics);
+    for (const diagnostic of result.diagnostics) {
+      // A faulty include is checked with every script that includes it: report each problem once.
+      const id = formatDiagnostic(diagnostic);
+      if (!reported.has(id)) diagnostics.push(diagnostic);
+      reported.add(id);
+    }
+    for (const match of source.text.matchAll(/^---@include\s+(\S+)/gm)) included.add(match[1]!);
+  }
+  for (const [name, include] of library) {
+    for (const match of include.text.matchAll(/^---@\S*/gm)) {
+      const line = include.text.slice(0, match.index).split('\n').length;
+      diagnostics.push({ file: include.path, line, message: `${match[0]} has no effect in an include: tags belong in the header of a lua/*.lua script` });
+    }
+    if (!included.has(name)) diagnostics.push({ file: include.path, line: 1, message: 'no script includes this file: remove it or add `---@include ' + name + '` to a script' });
   }
   diagnostics.push(...findExportClashes(scripts));
   return { scripts, diagnostics };
 }
 
-/** Parses and validates one script: its shebang, its header, and the header against the body. */
-export function parseScript(source: LuaSource): ParseResult {
+/**
+ * Parses and validates one script: its shebang, its header, and the header against the body and the
+ * includes it names, found in `library` by name.
+ */
+export function parseScript(source: LuaSource, library: ReadonlyMap<string, LuaSource> = new Map()): ParseResult {
   const lines = source.text.split('\n').map((line) => line.replace(/\r$/, ''));
   const diagnostics: Diagnostic[] = [];
   const report = (line: number, message: string) => diagnostics.push({ file: source.path, line, message });
@@ -166,7 +194,19 @@ export function parseScript(source: LuaSource): ParseResult {
   let headerEnd = headerStart;
   while (headerEnd < lines.length && lines[headerEnd]!.startsWith('---')) headerEnd++;
   const header = parseHeader(lines.slice(headerStart, headerEnd), headerStart + 1, baseName(source.path), report);
-  checkBody(lines.slice(headerEnd).join('\n'), headerEnd + 1, header, report);
+  const includes: LuaSource[] = [];
+  for (const { name, line } of header.includes) {
+    const include = library.get(name);
+    if (include) includes.push(include);
+    else report(line, `unknown include ${name}: there is no lua/include/${name}.lua`);
+  }
+  const parts: CodePart[] = includes.map((include) => ({
+    text: include.text,
+    firstLine: 1,
+    report: (line, message) => diagnostics.push({ file: include.path, line, message: `${message} (included by ${source.path})` }),
+  }));
+  parts.push({ text: lines.slice(headerEnd).join('\n'), firstLine: headerEnd + 1, report });
+  checkBody(parts, header, report);
 
   if (diagnostics.length > 0 || !flags || !header.script || !header.returnType) {
     return { script: undefined, diagnostics: diagnostics.sort((a, b) => a.line - b.line) };
@@ -175,7 +215,8 @@ export function parseScript(source: LuaSource): ParseResult {
     script: {
       name: header.script.name,
       path: source.path,
-      source: source.text,
+      source: inlineIncludes(source.text, headerEnd, includes),
+      includes: includes.map((include) => include.path),
       description: header.description,
       flags,
       readOnly: flags.includes('no-writes'),
@@ -190,6 +231,16 @@ export function parseScript(source: LuaSource): ParseResult {
 }
 
 type Report = (line: number, message: string) => void;
+
+/** The script's text with the includes' texts inserted after its first `headerEnd` lines; unchanged without includes. */
+function inlineIncludes(text: string, headerEnd: number, includes: readonly LuaSource[]): string {
+  if (includes.length === 0) return text;
+  let offset = 0;
+  for (let line = 0; line < headerEnd; line++) offset = text.indexOf('\n', offset) + 1;
+  // A plain comment line first ends the header's run of `---` lines and names where the code comes from.
+  const inlined = includes.map((include) => `-- ${include.path}\n${include.text.endsWith('\n') ? include.text : `${include.text}\n`}`).join('');
+  return text.slice(0, offset) + inlined + text.slice(offset);
+}
 
 /** The names a script's generated module exports. */
 function exportNames(scriptName: string): { functionName: string; definitionName: string; replyTypeName: string } {
@@ -262,6 +313,8 @@ interface Header {
   argSlots: TagSlot[];
   /** Every valid key and argument name with the line declaring it, to find duplicates. */
   names: Map<string, number>;
+  /** `@include` tags with a valid name, in order. */
+  includes: { name: string; line: number }[];
 }
 
 interface TagSlot {
@@ -271,7 +324,7 @@ interface TagSlot {
 
 /** Parses the `---` lines following the shebang; `firstLine` is the line number of the first one. */
 function parseHeader(headerLines: readonly string[], firstLine: number, fileBaseName: string, report: Report): Header {
-  const header: Header = { description: [], keys: [], args: [], keySlots: [], argSlots: [], names: new Map() };
+  const header: Header = { description: [], keys: [], args: [], keySlots: [], argSlots: [], names: new Map(), includes: [] };
   let tagSeen = false;
   headerLines.forEach((text, index) => {
     const line = firstLine + index;
@@ -323,11 +376,26 @@ function parseTag(tag: string, rest: string, line: number, fileBaseName: string,
       return parseKeyTag(rest, line, header, report);
     case 'arg':
       return parseArgTag(rest, line, header, report);
+    case 'include':
+      return parseIncludeTag(rest, line, header, report);
     case 'return':
       return parseReturnTag(rest, line, header, report);
     default:
-      report(line, `unknown tag @${tag}: expected @script, @key, @arg or @return`);
+      report(line, `unknown tag @${tag}: expected @script, @key, @arg, @include or @return`);
   }
+}
+
+function parseIncludeTag(rest: string, line: number, header: Header, report: Report): void {
+  if (!SCRIPT_NAME.test(rest)) {
+    report(line, `invalid @include ${JSON.stringify(rest)}: expected the base name of a file in lua/include/, like \`entry_state\``);
+    return;
+  }
+  const earlier = header.includes.find((include) => include.name === rest);
+  if (earlier) {
+    report(line, `duplicate @include ${rest}: already included on line ${earlier.line}`);
+    return;
+  }
+  header.includes.push({ name: rest, line });
 }
 
 function parseScriptTag(rest: string, line: number, fileBaseName: string, header: Header, report: Report): void {
@@ -535,28 +603,43 @@ function isNullNumberOrStringLiteral(literal: Node): boolean {
 // Body
 
 /**
- * Checks that the body reads KEYS and ARGV only at integer literals, that every index read is
- * declared, and that every declaration is read; then that every key it passes to `redis.call` or
- * `redis.pcall` is one of KEYS (see {@link checkRedisCalls}). `firstLine` is the line number of the
- * body's first line.
+ * Checks that the body and the includes read KEYS and ARGV only at integer literals, that every index
+ * read is declared, and that every declaration is read by one of them; then that every key they pass to
+ * `redis.call` or `redis.pcall` is one of KEYS (see {@link checkRedisCalls}).
  */
-function checkBody(body: string, firstLine: number, header: Header, report: Report): void {
-  const usedKeys = new Map<number, number>();
-  const usedArgs = new Map<number, number>();
-  for (const access of findTableAccesses(stripCommentsAndStrings(body))) {
-    const line = firstLine + access.line - 1;
-    if (access.index === undefined) {
-      report(line, access.table === 'KEYS' ? DYNAMIC_KEYS : DYNAMIC_ARGV);
-    } else if (access.index < 1) {
-      report(line, `${access.table}[${access.index}] is always nil: Lua arrays start at 1`);
-    } else {
-      const used = access.table === 'KEYS' ? usedKeys : usedArgs;
-      if (!used.has(access.index)) used.set(access.index, line);
+function checkBody(parts: readonly CodePart[], header: Header, report: Report): void {
+  const usedKeys = new Map<number, FirstUse>();
+  const usedArgs = new Map<number, FirstUse>();
+  for (const part of parts) {
+    for (const access of findTableAccesses(stripCommentsAndStrings(part.text))) {
+      const line = part.firstLine + access.line - 1;
+      if (access.index === undefined) {
+        part.report(line, access.table === 'KEYS' ? DYNAMIC_KEYS : DYNAMIC_ARGV);
+      } else if (access.index < 1) {
+        part.report(line, `${access.table}[${access.index}] is always nil: Lua arrays start at 1`);
+      } else {
+        const used = access.table === 'KEYS' ? usedKeys : usedArgs;
+        if (!used.has(access.index)) used.set(access.index, { line, report: part.report });
+      }
     }
+    checkRedisCalls(part.text, part.firstLine, part.report);
   }
   checkIndexes('KEYS', 'key', header.keySlots, usedKeys, report);
   checkIndexes('ARGV', 'arg', header.argSlots, usedArgs, report);
-  checkRedisCalls(body, firstLine, report);
+}
+
+/** Code checked by the body rules: the script's body, or an include, reported at its own lines. */
+interface CodePart {
+  readonly text: string;
+  /** Line number of the text's first line in its file. */
+  readonly firstLine: number;
+  readonly report: Report;
+}
+
+/** Where KEYS[n] or ARGV[n] is first read, and how to report a problem there. */
+interface FirstUse {
+  readonly line: number;
+  readonly report: Report;
 }
 
 const DYNAMIC_KEYS = 'dynamic KEYS access is not supported: declare every key with @key';
@@ -567,11 +650,11 @@ function checkIndexes(
   table: 'KEYS' | 'ARGV',
   tag: 'key' | 'arg',
   declared: readonly TagSlot[],
-  firstUses: ReadonlyMap<number, number>,
+  firstUses: ReadonlyMap<number, FirstUse>,
   report: Report,
 ): void {
-  for (const [index, line] of [...firstUses].sort(([a], [b]) => a - b)) {
-    if (index > declared.length) report(line, `${table}[${index}] is used but ${declaredCount(declared.length, tag)}`);
+  for (const [index, use] of [...firstUses].sort(([a], [b]) => a - b)) {
+    if (index > declared.length) use.report(use.line, `${table}[${index}] is used but ${declaredCount(declared.length, tag)}`);
   }
   declared.forEach((slot, position) => {
     // A tag without a valid name has been reported already.

@@ -36,17 +36,19 @@ if not data then
   return nil
 end
 
+-- Only what write stores: decimal digits within the range of a JavaScript Date. tonumber alone would
+-- also take '1.5', '0x10', ' 42 ', '1e3' and 'inf'.
 if stale then
-  stale = tonumber(stale)
-  if not stale then
-    return redis.error_reply('FOREIGN_DATA field s of the entry is not an integer')
+  stale = string.match(stale, '^%-?%d+$') and tonumber(stale)
+  if not stale or stale > 8640000000000000 or stale < -8640000000000000 then
+    return redis.error_reply('FOREIGN_DATA field s of the entry is not an integer time in epoch milliseconds')
   end
 end
 
 -- false, not nil: a nil would end the Lua array and drop pttl from the reply.
 return { data, stale or false, redis.call('PTTL', KEYS[1]) }
 `,
-  sha1: '9bc7eef8c08feeaed7c9416792178540ff9c340c',
+  sha1: 'bd5129d2af28b4073b31e2c38c7a5f76555912fd',
   numberOfKeys: 1,
   readOnly: true,
 };

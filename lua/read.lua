@@ -23,10 +23,12 @@ if not data then
   return nil
 end
 
+-- Only what write stores: decimal digits within the range of a JavaScript Date. tonumber alone would
+-- also take '1.5', '0x10', ' 42 ', '1e3' and 'inf'.
 if stale then
-  stale = tonumber(stale)
-  if not stale then
-    return redis.error_reply('FOREIGN_DATA field s of the entry is not an integer')
+  stale = string.match(stale, '^%-?%d+$') and tonumber(stale)
+  if not stale or stale > 8640000000000000 or stale < -8640000000000000 then
+    return redis.error_reply('FOREIGN_DATA field s of the entry is not an integer time in epoch milliseconds')
   end
 end
 

@@ -2,7 +2,7 @@ import * as scripts from '../generated/index.js';
 import type { CacheKey } from './cache-key.js';
 import { CacheValue } from './cache-value.js';
 import type { Compressor } from './compressor.js';
-import type { ClientSettings, ConnectionMode } from './connection.js';
+import { settleWithin, type ClientSettings, type ConnectionMode } from './connection.js';
 import {
   type BackendError,
   CompressionError,
@@ -65,6 +65,8 @@ export class RedisBackend implements AsyncDisposable {
   #runner: ScriptRunner | null;
   /** The client this backend created and must close; never a client it was given. */
   #ownedClient: IoredisClient | null = null;
+  /** The runner over `#ownedClient`: calls waiting for its connection are abandoned on close. */
+  #ownedRunner: IoredisScriptRunner | null = null;
   #connecting: Promise<ScriptRunner> | null = null;
   #closed = false;
   /** Replaces connections that went silent; only for a client this backend owns and a response timeout. */
@@ -198,18 +200,25 @@ export class RedisBackend implements AsyncDisposable {
 
   /**
    * Closes the connection this backend opened. A client given with `.client()` is left open: it belongs
-   * to the application. Later operations reject with `ConnectionError`. Safe to call twice.
+   * to the application. Operations still waiting for a connection, and later ones, reject with
+   * `ConnectionError` without being sent. Safe to call twice.
+   *
+   * # Caveats
+   * It waits for Redis to answer `QUIT` (so calls in flight get their replies) at most `connectionTimeout`,
+   * then drops the connection: on a silently dead one, that is how long it takes.
    */
   async close(): Promise<void> {
     this.#closed = true;
     this.#silence?.stop();
     this.#runner = null;
     await this.#connecting?.catch(() => undefined);
+    this.#ownedRunner?.abandonWaiting(new ConnectFailure('the backend is closed; nothing was sent'));
     const client = this.#ownedClient;
     this.#ownedClient = null;
     if (client === null) return;
     try {
-      await client.quit();
+      // QUIT waits for a reply that a silently dead connection never sends.
+      await settleWithin(client.quit(), this.#settings.connectionTimeout, 'no reply to QUIT');
     } catch {
       client.disconnect();
     }
@@ -241,10 +250,12 @@ export class RedisBackend implements AsyncDisposable {
         context(operation, key),
       );
     }
-    const ttl = expire === null ? null : epochMillis(expire, 'expire', operation, key) - Date.now();
+    const expireMs = expire === null ? null : epochMillis(expire, 'expire', operation, key);
     const staleMs = stale === null ? null : epochMillis(stale, 'stale', operation, key);
     try {
-      await scripts.write(this.#runner ?? (await this.#connect()), redisKey, data, staleMs, ttl);
+      const runner = this.#runner ?? (await this.#connect());
+      // Measured once connected: the first call may have waited for the connection meanwhile.
+      await scripts.write(runner, redisKey, data, staleMs, expireMs === null ? null : expireMs - Date.now());
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
@@ -265,8 +276,8 @@ export class RedisBackend implements AsyncDisposable {
     const failure = toBackendError(error, operation, key);
     if (!(failure instanceof TimeoutError)) return failure;
     const client = this.#ownedClient;
-    // A call that timed out while the connection is down was queued by ioredis, never sent: the
-    // connection is the problem, not a slow reply.
+    // The call was sent, and its connection went down before the reply: the connection is the problem,
+    // not a slow reply. (A write lost in flight like this may have been applied.)
     if (client !== null && client.status !== 'ready') {
       return new ConnectionError(`no connection to Redis within the response timeout (${client.status})`, context(operation, key), { cause: error });
     }
@@ -299,7 +310,8 @@ export class RedisBackend implements AsyncDisposable {
       lastError = error;
     });
     try {
-      await connectWithin(client, this.#settings.connectionTimeout);
+      // ioredis' own connect timeout covers the TCP handshake only; this bounds TLS, AUTH and the ready check too.
+      await settleWithin(client.connect(), this.#settings.connectionTimeout, 'no connection');
     } catch (error) {
       client.disconnect();
       // ioredis' cluster client asks CLUSTER SLOTS on a throw-away connection and drops that connection's error:
@@ -318,11 +330,8 @@ export class RedisBackend implements AsyncDisposable {
     }
     this.#ownedClient = client;
     if (this.#settings.responseTimeout !== null) this.#silence = new SilentConnectionWatch(client, this.#settings.responseTimeout);
-    const runner = new IoredisScriptRunner(
-      client,
-      client.isCluster ? null : (this.#settings.responseTimeout ?? this.#settings.connectionTimeout),
-      this.#settings.autoPipelining,
-    );
+    const runner = new IoredisScriptRunner(client, this.#settings.responseTimeout ?? this.#settings.connectionTimeout, this.#settings.autoPipelining);
+    this.#ownedRunner = runner;
     this.#runner = runner;
     return runner;
   }
@@ -343,15 +352,3 @@ function staleFromReply(stale: number | null): Date | null {
   return stale === null ? null : new Date(stale);
 }
 
-/** ioredis' own connect timeout covers the TCP handshake only; this bounds TLS, AUTH and the ready check too. */
-async function connectWithin(client: IoredisClient, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([client.connect(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

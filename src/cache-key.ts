@@ -38,7 +38,8 @@ export function formUrlEncode(text: string): string {
 // that parses the key back as a form (hitbox among them), as a second prefix or version.
 const RESERVED_PART_KEYS = new Set(['_prefix', '_version']);
 
-function checkPart(part: KeyPart): void {
+/** A checked copy of `part`, so that the caller changing its own objects later cannot change the key. */
+function checkedPart(part: KeyPart): KeyPart {
   if (typeof part?.key !== 'string') throw new InvalidKeyError(`a part key must be a string, got ${typeof part?.key}`);
   if (part.value !== undefined && typeof part.value !== 'string') {
     throw new InvalidKeyError(`the value of part ${part.key} must be a string or absent, got ${typeof part.value}`);
@@ -46,13 +47,15 @@ function checkPart(part: KeyPart): void {
   if (RESERVED_PART_KEYS.has(part.key)) {
     throw new InvalidKeyError(`part key ${part.key} is reserved: UrlEncoded keys use it for the key's own ${part.key.slice(1)}`);
   }
+  return part.value === undefined ? { key: part.key } : { key: part.key, value: part.value };
 }
 
 /**
  * Identifies a cache entry: a prefix, a version and ordered `key=value` parts, as in hitbox.
  *
  * Part order matters and duplicate part keys are allowed: `[a=1, b=2]`, `[b=2, a=1]` and `[a=1, a=1]`
- * are three different keys. Keys are immutable.
+ * are three different keys. Keys are immutable: the parts are copied, so changing the array or the
+ * part objects given to the constructor afterwards does not change the key.
  *
  * # Caveats
  * - `version` must be an integer from 0 to 2^32-1 (hitbox's `u32`), texts must be strings, and no part
@@ -83,10 +86,9 @@ export class CacheKey {
       throw new InvalidKeyError(`version must be an integer from 0 to ${MAX_VERSION}, got ${String(version)}`);
     }
     if (typeof prefix !== 'string') throw new InvalidKeyError(`prefix must be a string, got ${typeof prefix}`);
-    for (const part of parts) checkPart(part);
     this.prefix = prefix;
     this.version = version;
-    this.parts = parts;
+    this.parts = parts.map(checkedPart);
   }
 
   /**

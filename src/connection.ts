@@ -45,6 +45,13 @@ function parseEndpoint(url: string, what: string): Endpoint {
   const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = parsed.port === '' ? 6379 : Number(parsed.port);
   const path = parsed.pathname.replace(/^\//, '');
+  // Not echoed: a password holding an unencoded "/", "?" or "#" ends the authority early, and the rest of
+  // it, host included, lands in the path, the query or the fragment.
+  if (!/^\d*$/.test(path) || parsed.search !== '' || parsed.hash !== '') {
+    throw new ConfigurationError(
+      `${what} has a path, query or fragment that is not a database number (expected redis://[user[:password]@]host[:port][/db]; write "/", "?" and "#" in a password as %2F, %3F and %23)`,
+    );
+  }
   const db = path === '' ? 0 : Number(path);
   let username: string | undefined;
   let password: string | undefined;
@@ -61,7 +68,6 @@ function parseEndpoint(url: string, what: string): Endpoint {
     throw new ConfigurationError(`${what} ${redacted} has scheme ${parsed.protocol}, expected redis: or rediss:`);
   }
   if (host === '') throw new ConfigurationError(`${what} ${redacted} has no host`);
-  if (!Number.isInteger(db) || db < 0) throw new ConfigurationError(`${what} ${redacted} has database "${path}", expected an integer`);
   return { host, port, db, tls, username, password, redacted };
 }
 
@@ -143,9 +149,12 @@ export class SingleConnectionMode {
     });
     // With autoResendUnfulfilledCommands off, ioredis forgets the calls that were in flight when the
     // connection closed once it reconnects, without ever settling them: they would hang. Reject them now
-    // ('close' is emitted before the reconnection, which only starts after the backoff delay).
+    // ('close' is emitted before the reconnection, which only starts after the backoff delay), and the
+    // calls in its offline queue too, which it would send after the reconnection even if they had failed
+    // for their callers meanwhile. (The runner keeps calls out of that queue; a socket that stopped being
+    // writable just before 'close' can still put one there.)
     client.on('close', () => {
-      (client as unknown as InFlightQueue).flushQueue(new Error('Connection is closed.'), { offlineQueue: false });
+      (client as unknown as InFlightQueue).flushQueue(new Error('Connection is closed.'), { offlineQueue: true });
     });
     return client;
   }
@@ -212,6 +221,9 @@ export class ClusterConnectionMode {
         enableAutoPipelining: false,
         scaleReads: this.#readFromReplicas ? 'slave' : 'master',
         maxRedirections: 16,
+        // ioredis resends a call whose node connection closed under it, even one that already failed for
+        // its caller: an old write could then overwrite a newer one. Fail it instead, as on a single node.
+        retryDelayOnFailover: 0,
         slotsRefreshTimeout: settings.connectionTimeout,
         clusterRetryStrategy: reconnectDelay(2),
         redisOptions: nodeOptions(first, settings),
@@ -226,7 +238,7 @@ export class ClusterConnectionMode {
     let failure: Error | undefined;
     probe.on('error', (error: Error) => (failure ??= error));
     try {
-      await probe.connect();
+      await settleWithin(probe.connect(), settings.connectionTimeout, 'no connection');
     } catch (error) {
       failure ??= error as Error;
     } finally {
@@ -289,3 +301,19 @@ export const ConnectionMode = Object.freeze({
     );
   },
 });
+
+/**
+ * `promise`, or a rejection with `${what} within ${timeoutMs} ms` once that time has passed; the timer
+ * never outlives the race.
+ */
+export async function settleWithin<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -9,6 +9,12 @@ type ScriptCommand = 'evalsha' | 'evalsha_ro' | 'eval' | 'eval_ro';
 
 type Corkable = { cork(): void; uncork(): void; readonly writable: boolean };
 
+/** A call waiting for the connection: `send` once it is ready, `fail` when the backend closes. */
+interface Waiter {
+  send(): void;
+  fail(error: Error): void;
+}
+
 /** Calls per socket write when batching: 8 did better than 16 and 32 in bench/ on 2 cores (reads and writes, 16 to 1024 in flight). */
 const BATCH_SIZE = 8;
 
@@ -82,6 +88,13 @@ export class IoredisScriptRunner implements ScriptRunner {
   #corked: Corkable[] | null = null;
   /** Calls written into the corked sockets since they were last flushed. */
   #pending = 0;
+  /** Calls waiting for the connection to be ready, in the order they were made. */
+  readonly #waiting = new Set<Waiter>();
+  readonly #sendWaiting = (): void => {
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const waiter of waiting) waiter.send();
+  };
   readonly #endTick = (): void => {
     this.#inTick = false;
     const streams = this.#corked;
@@ -90,9 +103,11 @@ export class IoredisScriptRunner implements ScriptRunner {
   };
 
   /**
-   * @param reconnectLimitMs For a single-node client: the longest a call made while the connection is
-   *   being re-established may wait for it (ioredis queues such calls without any bound), after which it
-   *   rejects with "no connection". `null` leaves the client's own behaviour.
+   * @param reconnectLimitMs The longest a call made while the client is not ready (connecting, or
+   *   re-establishing a lost connection) waits for it, after which it rejects with "no connection ...;
+   *   nothing was sent". Such a call waits here, never in ioredis' offline queue, where it would have no
+   *   bound on a cluster and, once given up, would still be sent when the connection came back. `null`
+   *   leaves the client's own behaviour (for a client the application gave).
    * @param batch Batch the calls of one event-loop tick into few socket writes: the first call of a tick
    *   is written at once (the server starts on it while the caller issues the others), the next ones are
    *   corked and leave in writes of {@link BATCH_SIZE}, the rest when the tick ends (`process.nextTick`).
@@ -106,16 +121,53 @@ export class IoredisScriptRunner implements ScriptRunner {
     this.#readOnlyCommands = !client.isCluster || (client as Cluster).options.scaleReads !== 'master';
     this.#reconnectLimitMs = reconnectLimitMs;
     this.#batch = batch && client.options.enableAutoPipelining !== true;
+    if (reconnectLimitMs !== null) client.on('ready', this.#sendWaiting);
   }
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
+    if (this.#reconnectLimitMs !== null && this.#client.status !== 'ready') {
+      return this.#whenReady(script, keysAndArguments, Date.now() + this.#reconnectLimitMs);
+    }
+    return this.#send(script, keysAndArguments);
+  }
+
+  /** Rejects every call still waiting for the connection with `error`; they are never sent. */
+  abandonWaiting(error: Error): void {
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const waiter of waiting) waiter.fail(error);
+  }
+
+  #whenReady(script: ScriptDefinition, keysAndArguments: ScriptArgument[], deadline: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        send: () => {
+          clearTimeout(timer);
+          // Ready may not last until this turn: wait again, within the same deadline.
+          resolve(this.#client.status === 'ready' ? this.#send(script, keysAndArguments) : this.#whenReady(script, keysAndArguments, deadline));
+        },
+        fail: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const limitMs = Math.max(0, deadline - Date.now());
+      const timer = setTimeout(() => {
+        this.#waiting.delete(waiter);
+        reject(new Error(`no connection to Redis within ${this.#reconnectLimitMs} ms (${this.#client.status}); nothing was sent`));
+      }, limitMs);
+      this.#waiting.add(waiter);
+    });
+  }
+
+  #send(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
     if (this.#batch) this.#beforeSend();
     const evalsha = script.readOnly && this.#readOnlyCommands ? 'evalsha_ro' : 'evalsha';
     const reply =
       this.#clusterAutoPipelining && script.numberOfKeys > 0 && typeof keysAndArguments[0] !== 'string'
         ? this.#sendAlone(evalsha, script.sha1, script, keysAndArguments)
         : this.#commands[BUFFER_VARIANT[evalsha]](script.sha1, script.numberOfKeys, keysAndArguments);
-    const settled = reply.catch((error: unknown) => {
+    return reply.catch((error: unknown) => {
       if (isNoScript(error)) return this.#evalAlone(script, keysAndArguments);
       // An auto-pipeline only retries a redirection shared by all of its commands; the others get the
       // MOVED or ASK reply itself. Sent alone, the call gets ioredis' own redirection handling.
@@ -127,21 +179,6 @@ export class IoredisScriptRunner implements ScriptRunner {
       }
       throw error;
     });
-    return this.#reconnectLimitMs !== null && this.#client.status !== 'ready' ? this.#bounded(settled, this.#reconnectLimitMs) : settled;
-  }
-
-  async #bounded(call: Promise<unknown>, limitMs: number): Promise<unknown> {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no connection to Redis within ${limitMs} ms (${this.#client.status})`)), limitMs);
-    });
-    // The call stays queued in ioredis and may still run once the connection is back; keep its outcome handled.
-    call.catch(() => undefined);
-    try {
-      return await Promise.race([call, limit]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   // A corked socket only holds the bytes back: ioredis has queued each command, in order, as it wrote it,

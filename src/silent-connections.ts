@@ -32,7 +32,7 @@ interface Watched {
 export class SilentConnectionWatch {
   readonly #client: IoredisClient;
   readonly #windowMs: number;
-  #timer: NodeJS.Timeout | null = null;
+  #timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
 
   constructor(client: IoredisClient, windowMs: number) {
     this.#client = client;
@@ -46,17 +46,25 @@ export class SilentConnectionWatch {
       .filter((connection) => connection.status === 'ready' && queue(connection).length > 0)
       .map((connection): Watched => ({ connection, newest: queue(connection).peekBack() }));
     if (watched.length === 0) return;
-    this.#timer = setTimeout(() => {
+    // Judged in the check phase (setImmediate), after the poll phase of the same loop turn has read the
+    // replies that arrived while the process was busy: a blocked event loop does not make a connection silent.
+    const judge = (): void => {
       this.#timer = null;
       for (const { connection, newest } of watched) {
         if (connection.status === 'ready' && queue(connection).toArray().includes(newest)) connection.disconnect(true);
       }
+    };
+    this.#timer = setTimeout(() => {
+      this.#timer = setImmediate(judge);
     }, this.#windowMs);
     this.#timer.unref();
   }
 
   stop(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer as NodeJS.Timeout);
+      clearImmediate(this.#timer as NodeJS.Immediate);
+    }
     this.#timer = null;
   }
 }

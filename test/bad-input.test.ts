@@ -119,12 +119,19 @@ test('corrupted entries: bytes the format or the compressor cannot read give a t
     await backend.close();
   }
 
+  // Field s as hitbox and this backend write it: decimal digits. What Lua's tonumber would also take
+  // (fractions, hex, blanks, exponents, inf, nan) or a Date cannot hold is foreign, never a wrong stale time.
   const backend = builder().build();
-  const key = new CacheKey('corrupt', 1, [{ key: 'case', value: 'stale' }]);
-  await redis.admin.hset(String(key), 'd', 'x', 's', 'soon');
-  const failure = await rejection(backend.read(key));
-  assert.instance(failure, ForeignDataError);
-  assert.match(failure.message, /field s of the entry is not an integer/);
+  for (const stale of ['soon', '1.5', '0x10', ' 42 ', '1e3', 'inf', 'nan', '-', '8640000000000001', '99999999999999999999']) {
+    const key = new CacheKey('corrupt', 1, [{ key: 'stale', value: stale }]);
+    await redis.admin.hset(String(key), 'd', 'x', 's', stale);
+    const failure = await rejection(backend.read(key));
+    assert.instance(failure, ForeignDataError, `s = ${JSON.stringify(stale)}`);
+    assert.match(failure.message, /field s of the entry is not an integer time in epoch milliseconds/);
+  }
+  const edge = new CacheKey('corrupt', 1, [{ key: 'stale', value: 'largest' }]);
+  await redis.admin.hset(String(edge), 'd', 'x', 's', '-8640000000000000');
+  assert.is((await backend.read(edge))?.stale?.getTime(), -8.64e15, 'the earliest Date is a valid stale time');
   await backend.close();
 });
 

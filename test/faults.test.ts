@@ -175,6 +175,43 @@ test('through a fault proxy: delays, a blackhole and a cut mid-reply', async () 
   await proxy.close();
 });
 
+test('a write that failed for want of a connection is never sent later: it cannot overwrite a newer entry', async () => {
+  const proxy = await FaultProxy.start(redis.host, redis.port);
+  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(300).build();
+  const entry = key('never-later');
+  await backend.set(entry, new CacheValue('first'));
+
+  // The server is unreachable: the connection drops and every reconnection is refused.
+  proxy.mode = { kind: 'refuse' };
+  proxy.cutAll();
+  const noticed = await timed(backend.get(entry));
+  assert.instance(noticed.error, ConnectionError, 'the backend has seen its connection drop');
+  const failed = await timed(backend.set(entry, new CacheValue('old')));
+  assert.instance(failed.error, ConnectionError, String(failed.error));
+  assert.match(String(failed.error), /nothing was sent/);
+  assert.ok(failed.ms < 1_000, `rejected after ${failed.ms} ms`);
+
+  // Meanwhile another client writes a newer entry; then the backend gets its connection back.
+  const newer = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).build();
+  await newer.set(entry, new CacheValue('newer'));
+  proxy.mode = { kind: 'pass' };
+  await eventually(() => backend.get(entry));
+  assert.is((await backend.get<string>(entry))?.data, 'newer', 'the failed write was not sent when the connection came back');
+  await Promise.all([backend.close(), newer.close()]);
+  await proxy.close();
+});
+
+test('close() settles on a silently dead connection, with no response timeout set', async () => {
+  const proxy = await FaultProxy.start(redis.host, redis.port);
+  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(300).build();
+  await backend.set(key('close'), new CacheValue('x'));
+  proxy.mode = { kind: 'blackhole' };
+  const closing = await timed(backend.close());
+  assert.is(closing.error, null);
+  assert.ok(closing.ms < 1_000, `close() took ${closing.ms} ms`);
+  await proxy.close();
+});
+
 test('maxmemory with noeviction: writes refused clearly, reads and removes work, nothing half-written', async () => {
   const full = await startRedis({ args: ['--maxmemory-policy', 'noeviction'] });
   const backend = RedisBackend.builder().connection(ConnectionMode.single(full.url)).build();

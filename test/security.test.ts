@@ -417,7 +417,7 @@ test('ACL [bug]: a permission missing inside a script gets the same hint as NOPE
   }
 });
 
-test('URL [bug]: a password with a raw "%" is a ConfigurationError, without the password', () => {
+test('URL: a password with a raw "%" is a ConfigurationError, without the password', () => {
   const error = (() => {
     try {
       ConnectionMode.single(`redis://cache:100%${SECRET_MARK}@127.0.0.1:6380`);
@@ -660,6 +660,9 @@ const cases: Case[] = [
   ['malformed URL (scheme) with a password', () => single('http://cache:' + SECRET + '-scheme@127.0.0.1:1')],
   ['malformed URL (database) with a password', () => single('redis://cache:' + SECRET + '-db@127.0.0.1:1/zero')],
   ['malformed URL (raw %) with a password', () => single('redis://cache:100%' + SECRET + '-percent@127.0.0.1:1')],
+  ['password with a raw "/" after digits (read as port and path)', () => single('redis://cache:5678/' + SECRET + '-slash@127.0.0.1:1')],
+  ['password with a raw "#" after digits (read as port and fragment)', () => single('redis://cache:5678#' + SECRET + '-hash@127.0.0.1:1')],
+  ['password with a raw "?" after digits (read as port and query)', () => single('redis://cache:5678?' + SECRET + '-query@127.0.0.1:1')],
   ['untrusted server certificate, password in the URL', () => { const m = single('rediss://cache:' + SECRET + '-tls@localhost:' + t.untrustedPort); m.builder.tls({ ca: t.ca }); return m; }],
   ['rediss:// to a CA Node does not trust, password via .password()', () => { const m = single('rediss://localhost:' + t.tlsPort); m.builder.password(SECRET + '-tls-builder'); return m; }],
   ['right password, key outside the ACL pattern', () => single('redis://cache:' + t.aclPassword + '@127.0.0.1:' + t.aclPort)],
@@ -726,8 +729,10 @@ test('no credential in any error, rendering or log line of a run full of failure
     'malformed URL (port) with a password': 'ConfigurationError',
     'malformed URL (scheme) with a password': 'ConfigurationError',
     'malformed URL (database) with a password': 'ConfigurationError',
-    // A bug (see the test "URL [bug]"): should be ConfigurationError. It shows no password either way.
-    'malformed URL (raw %) with a password': outcomes['malformed URL (raw %) with a password'] === 'URIError' ? 'URIError' : 'ConfigurationError',
+    'malformed URL (raw %) with a password': 'ConfigurationError',
+    'password with a raw "/" after digits (read as port and path)': 'ConfigurationError',
+    'password with a raw "#" after digits (read as port and fragment)': 'ConfigurationError',
+    'password with a raw "?" after digits (read as port and query)': 'ConfigurationError',
     'untrusted server certificate, password in the URL': 'ConnectionError',
     'rediss:// to a CA Node does not trust, password via .password()': 'ConnectionError',
     'right password, key outside the ACL pattern': 'ScriptError',

@@ -47,6 +47,18 @@ test('CacheKey refuses a version that is not a u32', () => {
   }
 });
 
+test('CacheKey is immutable: changing the parts given to it afterwards changes neither format', () => {
+  const parts = [{ key: 'path', value: '/a' }];
+  const key = new CacheKey('api', 1, parts);
+  const urlEncoded = String(key);
+  const compact = CacheKeyFormat.Compact.encode(key);
+  parts[0]!.value = '/b';
+  parts.push({ key: '_prefix', value: 'other' });
+  assert.is(String(key), urlEncoded);
+  assert.equal(CacheKeyFormat.Compact.encode(key), compact);
+  assert.equal(key.parts, [{ key: 'path', value: '/a' }]);
+});
+
 test('a lone surrogate is an InvalidKeyError in both formats', () => {
   const key = new CacheKey('p', 1, [{ key: 'bad', value: '\ud800' }]);
   for (const format of [CacheKeyFormat.UrlEncoded, CacheKeyFormat.Compact]) {

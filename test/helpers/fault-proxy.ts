@@ -10,7 +10,9 @@ export type FaultMode =
    * Forward nothing and close nothing: the connection is silently gone, as behind a partition or a NAT
    * that forgot it. Bytes sent meanwhile are lost.
    */
-  | { readonly kind: 'blackhole' };
+  | { readonly kind: 'blackhole' }
+  /** Close every new connection at once, as a server that is down would refuse it; open ones are left alone. */
+  | { readonly kind: 'refuse' };
 
 interface Pair {
   /** 1 for the first connection accepted, then 2, ... */
@@ -101,6 +103,10 @@ export class FaultProxy {
   }
 
   private accept(client: Socket, host: string, port: number): void {
+    if (this.#mode.kind === 'refuse') {
+      client.resetAndDestroy();
+      return;
+    }
     const server = connect(port, host);
     const pair: Pair = { number: ++this.accepted, client, server };
     this.#pairs.add(pair);

@@ -1,18 +1,21 @@
 /**
- * A cluster node whose connection goes silent without closing (a partition, a NAT that forgot it): one
- * primary of a real 3-primary cluster is reached through a TCP fault proxy (the node announces the proxy's
- * port), which then blackholes it. Calls to that node time out, the rest of the cluster keeps working,
- * and the backend drops the silent connection by itself, so the node is usable again once reachable.
+ * Faults on a real 3-primary cluster:
+ * - a node whose connection goes silent without closing (a partition, a NAT that forgot it): the node is
+ *   reached through a TCP fault proxy (it announces the proxy's port), which then blackholes it. Calls to
+ *   it time out, the rest of the cluster keeps working, and the backend drops the silent connection by
+ *   itself, so the node is usable again once reachable; a merely slow node keeps its connection;
+ * - a write whose node connection is killed under it fails and is never sent again;
+ * - the whole cluster down: every call settles in bounded time, and so does close().
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { CacheKey, CacheValue, ConnectionMode, RedisBackend, TimeoutError } from '../src/index.js';
+import { BackendError, CacheKey, CacheValue, ConnectionError, ConnectionMode, RedisBackend, TimeoutError } from '../src/index.js';
 import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from './helpers/cluster.js';
 import { FaultProxy } from './helpers/fault-proxy.js';
 import { eventually, timed } from './helpers/settle.js';
 
-const test = suite('cluster-silent-node');
+const test = suite('cluster-faults');
 const RESPONSE_TIMEOUT_MS = 200;
 let cluster: ClusterUnderTest;
 
@@ -105,6 +108,55 @@ test('a busy node is not taken for dead: a slow script answer keeps the connecti
   } finally {
     await backend.close();
   }
+});
+
+test('a write whose node connection is killed under it fails with ConnectionError and is never sent again', async () => {
+  const backend = RedisBackend.builder().connection(ConnectionMode.cluster(cluster.seedUrls)).build();
+  const node = cluster.nodes[1] as ClusterNodeUnderTest;
+  try {
+    const keys = Array.from({ length: 30 }, (_, i) => key(200 + i));
+    await Promise.all(keys.map((k) => backend.set(k, new CacheValue('before'))));
+    const target = (await heldBy(node, keys))[0] as CacheKey;
+    await node.admin.client('PAUSE', '5000', 'WRITE');
+    try {
+      const write = timed(backend.set(target, new CacheValue('old')));
+      // The write has reached the node and waits there, postponed by the pause: then its connection dies.
+      let blocked = '';
+      await eventually(async () => {
+        blocked = /^id=(\d+) .*flags=\S*b\S* /m.exec(String(await node.admin.client('LIST')))?.[1] ?? '';
+        if (blocked === '') throw new Error('the write has not reached the node yet');
+      });
+      await node.admin.client('KILL', 'ID', blocked);
+      const outcome = await write;
+      assert.instance(outcome.error, ConnectionError, `the write ${outcome.error === null ? 'succeeded: it was sent again' : String(outcome.error)}`);
+    } finally {
+      await node.admin.client('UNPAUSE');
+    }
+    assert.is((await backend.get<string>(target))?.data, 'before', 'the killed write was not applied');
+  } finally {
+    await backend.close();
+  }
+});
+
+// Last: it kills every node of the cluster.
+test('the whole cluster down: every call settles within its bounds, and close() too', async () => {
+  const backend = RedisBackend.builder()
+    .connection(ConnectionMode.cluster(cluster.seedUrls))
+    .responseTimeout(RESPONSE_TIMEOUT_MS)
+    .connectionTimeout(400)
+    .build();
+  const keys = Array.from({ length: 20 }, (_, i) => key(300 + i));
+  await Promise.all(keys.map((k) => backend.set(k, new CacheValue('x'))));
+  await Promise.all(cluster.nodes.map((node) => node.kill()));
+  const calls = await Promise.all(keys.map((k, i) => timed(i % 2 === 0 ? backend.get(k) : backend.set(k, new CacheValue('y')))));
+  assert.ok(
+    calls.every((call) => call.error instanceof BackendError && call.ms < 1_500),
+    JSON.stringify(calls.map((call) => [String(call.error), call.ms])),
+  );
+  const later = await timed(backend.get(keys[0] as CacheKey));
+  assert.ok(later.error instanceof ConnectionError && later.ms < 1_500, `${String(later.error)} after ${later.ms} ms`);
+  const closing = await timed(backend.close());
+  assert.ok(closing.error === null && closing.ms < 1_500, `close(): ${String(closing.error)} after ${closing.ms} ms`);
 });
 
 /** The keys among `keys` (all written) that `node` holds: a plain client gets MOVED for the others, so ask by slot. */

@@ -76,6 +76,26 @@ interface InFlightQueue {
   flushQueue(error: Error, options: { offlineQueue: boolean }): void;
 }
 
+/**
+ * ioredis bounds the TCP connect only: a connection whose handshake (TLS, AUTH, ready check) is never
+ * answered, as behind a proxy or balancer that accepts and then forwards nothing, would stay in 'connect'
+ * for good, and every call wait for it. Past `timeoutMs`, drop it: a single-node client tries again, a
+ * cluster node connection is opened anew by the next call that needs it.
+ */
+function boundHandshake(connection: Redis, timeoutMs: number): void {
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => clearTimeout(timer);
+  connection.on('connect', () => {
+    stop();
+    timer = setTimeout(() => {
+      if (connection.status === 'connect') connection.disconnect(true);
+    }, timeoutMs);
+    timer.unref();
+  });
+  connection.on('ready', stop);
+  connection.on('close', stop);
+}
+
 function reconnectDelay(exponentBase: number): (attempt: number) => number {
   return (attempt) => Math.min(exponentBase ** attempt, MAX_RECONNECT_DELAY_MS);
 }
@@ -156,6 +176,7 @@ export class SingleConnectionMode {
     client.on('close', () => {
       (client as unknown as InFlightQueue).flushQueue(new Error('Connection is closed.'), { offlineQueue: true });
     });
+    boundHandshake(client, settings.connectionTimeout);
     return client;
   }
 
@@ -213,7 +234,7 @@ export class ClusterConnectionMode {
   /** @internal Creates the ioredis cluster client the backend owns; it connects when asked to. */
   createClient(settings: ClientSettings): IoredisClient {
     const first = this.#seeds[0] as Endpoint;
-    return new Cluster(
+    const cluster = new Cluster(
       this.#seeds.map(({ host, port }) => ({ host, port })),
       {
         lazyConnect: true,
@@ -229,6 +250,8 @@ export class ClusterConnectionMode {
         redisOptions: nodeOptions(first, settings),
       },
     );
+    cluster.on('+node', (node: Redis) => boundHandshake(node, settings.connectionTimeout));
+    return cluster;
   }
 
   /** @internal Connects once to the first seed, as every node connection would, and returns why that failed. */

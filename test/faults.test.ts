@@ -201,6 +201,28 @@ test('a write that failed for want of a connection is never sent later: it canno
   await proxy.close();
 });
 
+test('a reconnection whose handshake is never answered is dropped and tried again', async () => {
+  const proxy = await FaultProxy.start(redis.host, redis.port);
+  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(300).build();
+  await backend.set(key('handshake'), new CacheValue('x'));
+  // New connections are accepted but nothing reaches the server: the reconnection's ready check stalls.
+  proxy.mode = { kind: 'blackhole' };
+  const first = proxy.accepted;
+  proxy.cutAll();
+  await eventually(async () => {
+    if (proxy.accepted === first) throw new Error('no reconnection yet');
+  });
+  const stalled = proxy.accepted;
+  const during = await timed(backend.get(key('handshake')));
+  assert.instance(during.error, ConnectionError, String(during.error));
+  await proxy.closedThrough(stalled, 2_000);
+  proxy.mode = { kind: 'pass' };
+  await eventually(() => backend.get(key('handshake')));
+  assert.is((await backend.get<string>(key('handshake')))?.data, 'x');
+  await backend.close();
+  await proxy.close();
+});
+
 test('close() settles on a silently dead connection, with no response timeout set', async () => {
   const proxy = await FaultProxy.start(redis.host, redis.port);
   const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(300).build();

@@ -161,12 +161,13 @@ export function parseScripts(
     const result = parseScript(source, library);
     if (result.script) scripts.push(result.script);
     for (const diagnostic of result.diagnostics) {
-      // A faulty include is checked with every script that includes it: report each problem once.
-      const id = formatDiagnostic(diagnostic);
+      // A faulty include is checked with every script that includes it: report each problem once, for
+      // the first of them.
+      const id = formatDiagnostic(diagnostic).replace(/ \(included by [^)]*\)$/, '');
       if (!reported.has(id)) diagnostics.push(diagnostic);
       reported.add(id);
     }
-    for (const match of source.text.matchAll(/^---@include\s+(\S+)/gm)) included.add(match[1]!);
+    for (const name of headerIncludes(source.text)) included.add(name);
   }
   for (const [name, include] of library) {
     for (const match of include.text.matchAll(/^---@\S*/gm)) {
@@ -232,11 +233,27 @@ export function parseScript(source: LuaSource, library: ReadonlyMap<string, LuaS
 
 type Report = (line: number, message: string) => void;
 
+/** The names of the `---@include` tags in the header of `text` (the `---` lines after line 1). */
+function headerIncludes(text: string): string[] {
+  const names: string[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    if (!line.startsWith('---')) break;
+    const tag = /^---@include\s+(\S+)/.exec(line);
+    if (tag) names.push(tag[1]!);
+  }
+  return names;
+}
+
 /** The script's text with the includes' texts inserted after its first `headerEnd` lines; unchanged without includes. */
 function inlineIncludes(text: string, headerEnd: number, includes: readonly LuaSource[]): string {
   if (includes.length === 0) return text;
   let offset = 0;
-  for (let line = 0; line < headerEnd; line++) offset = text.indexOf('\n', offset) + 1;
+  for (let line = 0; line < headerEnd; line++) {
+    const newline = text.indexOf('\n', offset);
+    // A header that ends the file without a newline: the includes go after it, on a line of their own.
+    if (newline === -1) return `${text}\n${inlineIncludes('', 0, includes)}`;
+    offset = newline + 1;
+  }
   // A plain comment line first ends the header's run of `---` lines and names where the code comes from.
   const inlined = includes.map((include) => `-- ${include.path}\n${include.text.endsWith('\n') ? include.text : `${include.text}\n`}`).join('');
   return text.slice(0, offset) + inlined + text.slice(offset);

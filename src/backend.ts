@@ -254,7 +254,9 @@ export class RedisBackend implements AsyncDisposable {
     const staleMs = stale === null ? null : epochMillis(stale, 'stale', operation, key);
     try {
       const runner = this.#runner ?? (await this.#connect());
-      // Measured once connected: the first call may have waited for the connection meanwhile.
+      // The TTL is measured when the write is sent, not before it waited for a connection.
+      const waiting = this.#ownedRunner?.whenReady();
+      if (waiting !== undefined) await waiting;
       await scripts.write(runner, redisKey, data, staleMs, expireMs === null ? null : expireMs - Date.now());
     } catch (error) {
       throw this.#failure(error, operation, key);

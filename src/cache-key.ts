@@ -88,7 +88,10 @@ export class CacheKey {
     if (typeof prefix !== 'string') throw new InvalidKeyError(`prefix must be a string, got ${typeof prefix}`);
     this.prefix = prefix;
     this.version = version;
-    this.parts = parts.map(checkedPart);
+    // A loop, not map(): map skips the holes of a sparse array, which must be refused like any non-part.
+    const copy: KeyPart[] = new Array(parts.length);
+    for (let i = 0; i < parts.length; i++) copy[i] = checkedPart(parts[i] as KeyPart);
+    this.parts = copy;
   }
 
   /**

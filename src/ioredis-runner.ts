@@ -90,7 +90,10 @@ export class IoredisScriptRunner implements ScriptRunner {
   #pending = 0;
   /** Calls waiting for the connection to be ready, in the order they were made. */
   readonly #waiting = new Set<Waiter>();
+  /** A 'ready' listener is attached (only while calls wait, so that runners leave no listener behind). */
+  #listening = false;
   readonly #sendWaiting = (): void => {
+    this.#listening = false;
     const waiting = [...this.#waiting];
     this.#waiting.clear();
     for (const waiter of waiting) waiter.send();
@@ -105,9 +108,11 @@ export class IoredisScriptRunner implements ScriptRunner {
   /**
    * @param reconnectLimitMs The longest a call made while the client is not ready (connecting, or
    *   re-establishing a lost connection) waits for it, after which it rejects with "no connection ...;
-   *   nothing was sent". Such a call waits here, never in ioredis' offline queue, where it would have no
-   *   bound on a cluster and, once given up, would still be sent when the connection came back. `null`
-   *   leaves the client's own behaviour (for a client the application gave).
+   *   nothing was sent". Such a call waits here, not in ioredis' offline queue, where it would have no
+   *   bound on a cluster and, once given up, would still be sent when the connection came back. (On a
+   *   cluster this is about the cluster client; a node connection that is being opened, after a MOVED or
+   *   a dropped connection, still queues its first calls in ioredis, within their response timeout.)
+   *   `null` leaves the client's own behaviour (for a client the application gave).
    * @param batch Batch the calls of one event-loop tick into few socket writes: the first call of a tick
    *   is written at once (the server starts on it while the caller issues the others), the next ones are
    *   corked and leave in writes of {@link BATCH_SIZE}, the rest when the tick ends (`process.nextTick`).
@@ -121,14 +126,21 @@ export class IoredisScriptRunner implements ScriptRunner {
     this.#readOnlyCommands = !client.isCluster || (client as Cluster).options.scaleReads !== 'master';
     this.#reconnectLimitMs = reconnectLimitMs;
     this.#batch = batch && client.options.enableAutoPipelining !== true;
-    if (reconnectLimitMs !== null) client.on('ready', this.#sendWaiting);
   }
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    if (this.#reconnectLimitMs !== null && this.#client.status !== 'ready') {
-      return this.#whenReady(script, keysAndArguments, Date.now() + this.#reconnectLimitMs);
-    }
-    return this.#send(script, keysAndArguments);
+    if (this.#reconnectLimitMs === null || this.#client.status === 'ready') return this.#send(script, keysAndArguments);
+    return new Promise((resolve, reject) => this.#wait(Date.now() + this.#reconnectLimitMs!, () => resolve(this.#send(script, keysAndArguments)), reject));
+  }
+
+  /**
+   * `undefined` when a call made now would be sent at once; otherwise a promise that resolves once the
+   * connection is ready, or rejects ("nothing was sent") at the reconnect limit. For a caller whose
+   * arguments depend on when they are sent, such as a TTL measured from now.
+   */
+  whenReady(): Promise<void> | undefined {
+    if (this.#reconnectLimitMs === null || this.#client.status === 'ready') return undefined;
+    return new Promise((resolve, reject) => this.#wait(Date.now() + this.#reconnectLimitMs!, resolve, reject));
   }
 
   /** Rejects every call still waiting for the connection with `error`; they are never sent. */
@@ -138,26 +150,40 @@ export class IoredisScriptRunner implements ScriptRunner {
     for (const waiter of waiting) waiter.fail(error);
   }
 
-  #whenReady(script: ScriptDefinition, keysAndArguments: ScriptArgument[], deadline: number): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        send: () => {
-          clearTimeout(timer);
-          // Ready may not last until this turn: wait again, within the same deadline.
-          resolve(this.#client.status === 'ready' ? this.#send(script, keysAndArguments) : this.#whenReady(script, keysAndArguments, deadline));
-        },
-        fail: (error) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      };
-      const limitMs = Math.max(0, deadline - Date.now());
-      const timer = setTimeout(() => {
-        this.#waiting.delete(waiter);
-        reject(new Error(`no connection to Redis within ${this.#reconnectLimitMs} ms (${this.#client.status}); nothing was sent`));
-      }, limitMs);
-      this.#waiting.add(waiter);
-    });
+  /**
+   * Calls `ready` once the client is ready, synchronously in its 'ready' event so that waiting calls
+   * keep their order, or `fail` at `deadline`. Ready may not last until a call's turn: it then waits
+   * again, within the same deadline.
+   */
+  #wait(deadline: number, ready: () => void, fail: (error: Error) => void): void {
+    const status = this.#client.status;
+    if (status === 'end') return fail(new Error('the connection is closed; nothing was sent'));
+    // A lazy client connects on its first command; here no command reaches it until it is ready.
+    if (status === 'wait') this.#client.connect().catch(() => undefined);
+    const waiter: Waiter = {
+      send: () => {
+        clearTimeout(timer);
+        if (this.#client.status !== 'ready') return this.#wait(deadline, ready, fail);
+        try {
+          ready();
+        } catch (error) {
+          fail(error as Error);
+        }
+      },
+      fail: (error) => {
+        clearTimeout(timer);
+        fail(error);
+      },
+    };
+    const timer = setTimeout(() => {
+      this.#waiting.delete(waiter);
+      fail(new Error(`no connection to Redis within ${this.#reconnectLimitMs} ms (${this.#client.status}); nothing was sent`));
+    }, Math.max(0, deadline - Date.now()));
+    this.#waiting.add(waiter);
+    if (!this.#listening) {
+      this.#listening = true;
+      this.#client.once('ready', this.#sendWaiting);
+    }
   }
 
   #send(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {

@@ -223,6 +223,27 @@ test('a reconnection whose handshake is never answered is dropped and tried agai
   await proxy.close();
 });
 
+test('a write that waited for the connection gets the TTL left when it is sent, not when it was made', async () => {
+  const proxy = await FaultProxy.start(redis.host, redis.port);
+  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(3_000).build();
+  const entry = key('ttl-after-wait');
+  await backend.set(entry, new CacheValue('first'));
+  proxy.mode = { kind: 'refuse' };
+  proxy.cutAll();
+  assert.instance((await timed(backend.get(entry))).error, ConnectionError, 'the backend has seen its connection drop');
+  const expire = Date.now() + 2_000;
+  const write = timed(backend.set(entry, new CacheValue('later', new Date(expire))));
+  // The outage lasts a second: the write waits for the connection all that time.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  proxy.mode = { kind: 'pass' };
+  assert.is((await write).error, null);
+  const left = expire - Date.now();
+  const pttl = await redis.admin.pttl(String(entry));
+  assert.ok(pttl <= left + 50, `PTTL ${pttl} ms, but the expire is ${left} ms away`);
+  await backend.close();
+  await proxy.close();
+});
+
 test('close() settles on a silently dead connection, with no response timeout set', async () => {
   const proxy = await FaultProxy.start(redis.host, redis.port);
   const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(300).build();

@@ -460,13 +460,20 @@ test('an include is inlined after the header, its KEYS count as the script\'s, a
   assert.ok(emitted.includes(`sha1: '${sha1(model.source)}'`), 'the SHA1 is that of the text sent to Redis');
 });
 
+test('an include after a header that ends the file without a newline goes after it, shebang first', () => {
+  const script: LuaSource = { path: 'lua/a.lua', text: '#!lua\n--- Replies 1.\n---@script a\n---@include one\n---@return number' };
+  const { scripts, diagnostics } = parseScripts([script], [includeFile('one', 'return 1')]);
+  assert.equal(diagnostics.map(formatDiagnostic), []);
+  assert.is(scripts[0]!.source, `${script.text}\n-- lua/include/one.lua\nreturn 1\n`);
+});
+
 test('include errors: unknown, duplicate, bad name, keys beyond the script\'s, unchecked keys, tags, unused', () => {
   const { diagnostics } = parseScripts(
     [
       scriptWith('a', '---@include missing\n---@include bad-name\n', 'return 1\n'),
       scriptWith('b', '---@key entry The entry\n---@include get_d\n---@include get_d\n', 'return get_d()\n'),
       scriptWith('c', '---@include get_d\n---@include other_key\n', 'return 1\n'),
-      scriptWith('d', '---@include get_d\n', 'return 1\n'),
+      scriptWith('d', '---@include get_d\n', 'return 1\n-- a body comment is no tag:\n---@include unused\n'),
     ],
     [
       includeFile('get_d', GET_D),
@@ -480,7 +487,6 @@ test('include errors: unknown, duplicate, bad name, keys beyond the script\'s, u
     'lua/b.lua:6: duplicate @include get_d: already included on line 5',
     'lua/include/get_d.lua:2: KEYS[1] is used but no keys are declared (included by lua/c.lua)',
     'lua/include/other_key.lua:3: GET key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: name) (included by lua/c.lua)',
-    'lua/include/get_d.lua:2: KEYS[1] is used but no keys are declared (included by lua/d.lua)',
     'lua/include/other_key.lua:1: ---@key has no effect in an include: tags belong in the header of a lua/*.lua script',
     'lua/include/unused.lua:1: no script includes this file: remove it or add `---@include unused` to a script',
   ]);

@@ -1,4 +1,5 @@
 /** The scripts and their runner against a real server: SHA1s, EVALSHA in steady state, NOSCRIPT recovery. */
+import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -106,6 +107,19 @@ test('the write script checks its arguments before changing anything', async () 
   assert.is(await redis.admin.hget('checked', 'd'), 'old');
   assert.is(await redis.admin.pttl('checked'), -1);
   assert.is(await remove(runner, 'checked'), 1);
+});
+
+test('a runner with a reconnect limit connects a lazy client, and leaves no listener on it', async () => {
+  const client = new Redis({ host: redis.host, port: redis.port, lazyConnect: true });
+  try {
+    const runners = Array.from({ length: 12 }, () => new IoredisScriptRunner(client, 1_000));
+    await write(runners[0]!, 'lazy', Buffer.from('x'), null, 60_000);
+    const replies = await Promise.all(runners.map((runner) => read(runner, 'lazy')));
+    assert.ok(replies.every((reply) => reply?.[0].toString() === 'x'));
+    assert.is(client.listenerCount('ready'), 0, 'no runner keeps a ready listener once nothing waits');
+  } finally {
+    client.disconnect();
+  }
 });
 
 test('a server error reply reaches the caller as ScriptError with the server words', async () => {

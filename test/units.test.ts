@@ -18,6 +18,7 @@ import {
   MsgpackFormat,
   RedisBackend,
   ZstdCompressor,
+  type KeyPart,
 } from '../src/index.js';
 
 test('UrlEncoded produces the bytes hitbox produces', () => {
@@ -45,6 +46,11 @@ test('CacheKey refuses a version that is not a u32', () => {
   for (const version of [-1, 1.5, 2 ** 32, Number.NaN]) {
     assert.throws(() => new CacheKey('p', version, []), (e: unknown) => e instanceof InvalidKeyError);
   }
+});
+
+test('CacheKey refuses a sparse parts array, as any part that is not one', () => {
+  const sparse = [, { key: 'a' }] as KeyPart[];
+  assert.throws(() => new CacheKey('p', 1, sparse), (e: unknown) => e instanceof InvalidKeyError && /part key must be a string/.test((e as Error).message));
 });
 
 test('CacheKey is immutable: changing the parts given to it afterwards changes neither format', () => {

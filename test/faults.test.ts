@@ -175,17 +175,23 @@ test('through a fault proxy: delays, a blackhole and a cut mid-reply', async () 
   await proxy.close();
 });
 
-test('a write that failed for want of a connection is never sent later: it cannot overwrite a newer entry', async () => {
+/**
+ * A backend through a proxy that has written `entry` once; then the server becomes unreachable (the
+ * connection drops, every reconnection is refused) and the backend has seen it.
+ */
+async function cutOff(name: string, connectionTimeoutMs: number) {
   const proxy = await FaultProxy.start(redis.host, redis.port);
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(300).build();
-  const entry = key('never-later');
+  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(connectionTimeoutMs).build();
+  const entry = key(name);
   await backend.set(entry, new CacheValue('first'));
-
-  // The server is unreachable: the connection drops and every reconnection is refused.
   proxy.mode = { kind: 'refuse' };
   proxy.cutAll();
-  const noticed = await timed(backend.get(entry));
-  assert.instance(noticed.error, ConnectionError, 'the backend has seen its connection drop');
+  assert.instance((await timed(backend.get(entry))).error, ConnectionError, 'the backend has seen its connection drop');
+  return { proxy, backend, entry };
+}
+
+test('a write that failed for want of a connection is never sent later: it cannot overwrite a newer entry', async () => {
+  const { proxy, backend, entry } = await cutOff('never-later', 300);
   const failed = await timed(backend.set(entry, new CacheValue('old')));
   assert.instance(failed.error, ConnectionError, String(failed.error));
   assert.match(String(failed.error), /nothing was sent/);
@@ -224,13 +230,7 @@ test('a reconnection whose handshake is never answered is dropped and tried agai
 });
 
 test('a write that waited for the connection gets the TTL left when it is sent, not when it was made', async () => {
-  const proxy = await FaultProxy.start(redis.host, redis.port);
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(3_000).build();
-  const entry = key('ttl-after-wait');
-  await backend.set(entry, new CacheValue('first'));
-  proxy.mode = { kind: 'refuse' };
-  proxy.cutAll();
-  assert.instance((await timed(backend.get(entry))).error, ConnectionError, 'the backend has seen its connection drop');
+  const { proxy, backend, entry } = await cutOff('ttl-after-wait', 3_000);
   const expire = Date.now() + 2_000;
   const write = timed(backend.set(entry, new CacheValue('later', new Date(expire))));
   // The outage lasts a second: the write waits for the connection all that time.

@@ -332,7 +332,11 @@ export class RedisBackend implements AsyncDisposable {
     }
     this.#ownedClient = client;
     if (this.#settings.responseTimeout !== null) this.#silence = new SilentConnectionWatch(client, this.#settings.responseTimeout);
-    const runner = new IoredisScriptRunner(client, this.#settings.responseTimeout ?? this.#settings.connectionTimeout, this.#settings.autoPipelining);
+    const runner = new IoredisScriptRunner(client, {
+      reconnectLimitMs: this.#settings.responseTimeout ?? this.#settings.connectionTimeout,
+      retries: this.#settings.retries,
+      batch: this.#settings.autoPipelining,
+    });
     this.#ownedRunner = runner;
     this.#runner = runner;
     return runner;

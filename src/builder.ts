@@ -145,8 +145,11 @@ export class RedisBackendBuilder {
   }
 
   /**
-   * How many reconnection attempts an operation waits through, while the connection is down, before it
-   * rejects with `ConnectionError`. `0` fails at once. Default 3.
+   * How many failed reconnection attempts an operation made while the connection is down waits through
+   * before it rejects with `ConnectionError` (nothing was sent); it also never waits longer than the
+   * response timeout (or, without one, the connection timeout). `0`: it fails with the first failed
+   * attempt. Default 3 (with the default backoff, a server that refuses connections fails such calls
+   * within some 30 ms).
    */
   retries(count: number): this {
     if (!Number.isInteger(count) || count < 0) {

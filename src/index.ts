@@ -44,7 +44,7 @@ export {
   type Operation,
 } from './errors.js';
 export { JsonFormat, MsgpackFormat, type Format } from './format.js';
-export { IoredisScriptRunner, type IoredisClient } from './ioredis-runner.js';
+export { IoredisScriptRunner, type IoredisClient, type IoredisScriptRunnerOptions } from './ioredis-runner.js';
 export { CacheKeyFormat } from './key-format.js';
 export type { RedisKey, ScriptArgument, ScriptDefinition, ScriptRunner } from './scripting.js';
 export { allScripts } from '../generated/index.js';

@@ -13,6 +13,32 @@ type Corkable = { cork(): void; uncork(): void; readonly writable: boolean };
 interface Waiter {
   send(): void;
   fail(error: Error): void;
+  /** Reconnection attempts that failed while it waited. */
+  attempts: number;
+}
+
+/** How an {@link IoredisScriptRunner} sends; every option is off by default. */
+export interface IoredisScriptRunnerOptions {
+  /**
+   * The longest a call made while the client is not ready (connecting, or re-establishing a lost
+   * connection) waits for it, after which it rejects with "no connection ...; nothing was sent". Such a
+   * call waits in the runner, not in ioredis' offline queue, where it would have no bound on a cluster
+   * and, once given up, would still be sent when the connection came back. (On a cluster this is about
+   * the cluster client; a node connection that is being opened, after a MOVED or a dropped connection,
+   * still queues its first calls in ioredis, within their response timeout.) Absent: the client's own
+   * behaviour, for a client the application gave.
+   */
+  readonly reconnectLimitMs?: number;
+  /** With `reconnectLimitMs`: a waiting call also gives up after this many failed reconnection attempts. */
+  readonly retries?: number;
+  /**
+   * Batch the calls of one event-loop tick into few socket writes: the first call of a tick is written
+   * at once (the server starts on it while the caller issues the others), the next ones are corked and
+   * leave in writes of {@link BATCH_SIZE}, the rest when the tick ends (`process.nextTick`). Much cheaper
+   * per call than ioredis auto-pipelining, which it replaces: ignored when the client has
+   * `enableAutoPipelining` on. The backend sets it for the connection it opens.
+   */
+  readonly batch?: boolean;
 }
 
 /** Calls per socket write when batching: 8 did better than 16 and 32 in bench/ on 2 cores (reads and writes, 16 to 1024 in flight). */
@@ -71,7 +97,7 @@ function wasNotRun(error: unknown): boolean {
  *
  * # Examples
  * ```ts
- * const runner = new IoredisScriptRunner(new Redis(6379));
+ * const runner = new IoredisScriptRunner(new Redis(6379), { batch: true });
  * const reply = await read(runner, 'some-key');
  * ```
  */
@@ -81,6 +107,7 @@ export class IoredisScriptRunner implements ScriptRunner {
   readonly #clusterAutoPipelining: boolean;
   readonly #readOnlyCommands: boolean;
   readonly #reconnectLimitMs: number | null;
+  readonly #retries: number;
   readonly #batch: boolean;
   /** A call was sent in the current tick (its end is scheduled). */
   #inTick = false;
@@ -90,13 +117,22 @@ export class IoredisScriptRunner implements ScriptRunner {
   #pending = 0;
   /** Calls waiting for the connection to be ready, in the order they were made. */
   readonly #waiting = new Set<Waiter>();
-  /** A 'ready' listener is attached (only while calls wait, so that runners leave no listener behind). */
+  /** Listeners are attached to the client (only while calls wait, so that runners leave none behind). */
   #listening = false;
   readonly #sendWaiting = (): void => {
-    this.#listening = false;
     const waiting = [...this.#waiting];
     this.#waiting.clear();
+    this.#stopListening();
     for (const waiter of waiting) waiter.send();
+  };
+  readonly #countAttempt = (): void => {
+    for (const waiter of this.#waiting) {
+      if (++waiter.attempts > this.#retries) {
+        this.#waiting.delete(waiter);
+        waiter.fail(new Error(`no connection to Redis after ${waiter.attempts} reconnection attempts (${this.#client.status}); nothing was sent`));
+      }
+    }
+    if (this.#waiting.size === 0) this.#stopListening();
   };
   readonly #endTick = (): void => {
     this.#inTick = false;
@@ -105,27 +141,14 @@ export class IoredisScriptRunner implements ScriptRunner {
     if (streams !== null) for (const stream of streams) stream.uncork();
   };
 
-  /**
-   * @param reconnectLimitMs The longest a call made while the client is not ready (connecting, or
-   *   re-establishing a lost connection) waits for it, after which it rejects with "no connection ...;
-   *   nothing was sent". Such a call waits here, not in ioredis' offline queue, where it would have no
-   *   bound on a cluster and, once given up, would still be sent when the connection came back. (On a
-   *   cluster this is about the cluster client; a node connection that is being opened, after a MOVED or
-   *   a dropped connection, still queues its first calls in ioredis, within their response timeout.)
-   *   `null` leaves the client's own behaviour (for a client the application gave).
-   * @param batch Batch the calls of one event-loop tick into few socket writes: the first call of a tick
-   *   is written at once (the server starts on it while the caller issues the others), the next ones are
-   *   corked and leave in writes of {@link BATCH_SIZE}, the rest when the tick ends (`process.nextTick`).
-   *   Much cheaper per call than ioredis auto-pipelining, which it replaces: ignored when the client has
-   *   `enableAutoPipelining` on. The backend sets it for the connection it opens.
-   */
-  constructor(client: IoredisClient, reconnectLimitMs: number | null = null, batch = false) {
+  constructor(client: IoredisClient, options: IoredisScriptRunnerOptions = {}) {
     this.#client = client;
     this.#commands = client as unknown as BufferScriptCommands;
     this.#clusterAutoPipelining = client.isCluster && client.options.enableAutoPipelining === true;
     this.#readOnlyCommands = !client.isCluster || (client as Cluster).options.scaleReads !== 'master';
-    this.#reconnectLimitMs = reconnectLimitMs;
-    this.#batch = batch && client.options.enableAutoPipelining !== true;
+    this.#reconnectLimitMs = options.reconnectLimitMs ?? null;
+    this.#retries = options.retries ?? Number.POSITIVE_INFINITY;
+    this.#batch = options.batch === true && client.options.enableAutoPipelining !== true;
   }
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
@@ -147,6 +170,7 @@ export class IoredisScriptRunner implements ScriptRunner {
   abandonWaiting(error: Error): void {
     const waiting = [...this.#waiting];
     this.#waiting.clear();
+    this.#stopListening();
     for (const waiter of waiting) waiter.fail(error);
   }
 
@@ -161,6 +185,7 @@ export class IoredisScriptRunner implements ScriptRunner {
     // A lazy client connects on its first command; here no command reaches it until it is ready.
     if (status === 'wait') this.#client.connect().catch(() => undefined);
     const waiter: Waiter = {
+      attempts: 0,
       send: () => {
         clearTimeout(timer);
         if (this.#client.status !== 'ready') return this.#wait(deadline, ready, fail);
@@ -177,13 +202,22 @@ export class IoredisScriptRunner implements ScriptRunner {
     };
     const timer = setTimeout(() => {
       this.#waiting.delete(waiter);
+      if (this.#waiting.size === 0) this.#stopListening();
       fail(new Error(`no connection to Redis within ${this.#reconnectLimitMs} ms (${this.#client.status}); nothing was sent`));
     }, Math.max(0, deadline - Date.now()));
     this.#waiting.add(waiter);
     if (!this.#listening) {
       this.#listening = true;
-      this.#client.once('ready', this.#sendWaiting);
+      this.#client.on('ready', this.#sendWaiting);
+      this.#client.on('reconnecting', this.#countAttempt);
     }
+  }
+
+  #stopListening(): void {
+    if (!this.#listening) return;
+    this.#listening = false;
+    this.#client.off('ready', this.#sendWaiting);
+    this.#client.off('reconnecting', this.#countAttempt);
   }
 
   #send(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {

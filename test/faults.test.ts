@@ -179,9 +179,10 @@ test('through a fault proxy: delays, a blackhole and a cut mid-reply', async () 
  * A backend through a proxy that has written `entry` once; then the server becomes unreachable (the
  * connection drops, every reconnection is refused) and the backend has seen it.
  */
-async function cutOff(name: string, connectionTimeoutMs: number) {
+async function cutOff(name: string, connectionTimeoutMs: number, retries?: number) {
   const proxy = await FaultProxy.start(redis.host, redis.port);
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(connectionTimeoutMs).build();
+  const builder = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(connectionTimeoutMs);
+  const backend = (retries === undefined ? builder : builder.retries(retries)).build();
   const entry = key(name);
   await backend.set(entry, new CacheValue('first'));
   proxy.mode = { kind: 'refuse' };
@@ -229,8 +230,22 @@ test('a reconnection whose handshake is never answered is dropped and tried agai
   await proxy.close();
 });
 
+test('retries: a call made while the server refuses connections gives up after that many failed attempts', async () => {
+  const { proxy, backend, entry } = await cutOff('retries', 5_000, 2);
+  const failed = await timed(backend.set(entry, new CacheValue('never')));
+  assert.instance(failed.error, ConnectionError, String(failed.error));
+  assert.match(String(failed.error), /after 3 reconnection attempts .*nothing was sent/);
+  assert.ok(failed.ms < 2_000, `rejected after ${failed.ms} ms, long before the 5 s connection timeout`);
+  proxy.mode = { kind: 'pass' };
+  await eventually(() => backend.get(entry));
+  assert.is((await backend.get<string>(entry))?.data, 'first', 'the write that gave up was never sent');
+  await backend.close();
+  await proxy.close();
+});
+
 test('a write that waited for the connection gets the TTL left when it is sent, not when it was made', async () => {
-  const { proxy, backend, entry } = await cutOff('ttl-after-wait', 3_000);
+  // Enough reconnection attempts to wait through the outage (the backoff doubles from 2 ms).
+  const { proxy, backend, entry } = await cutOff('ttl-after-wait', 3_000, 50);
   const expire = Date.now() + 2_000;
   const write = timed(backend.set(entry, new CacheValue('later', new Date(expire))));
   // The outage lasts a second: the write waits for the connection all that time.

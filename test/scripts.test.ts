@@ -112,7 +112,7 @@ test('the write script checks its arguments before changing anything', async () 
 test('a runner with a reconnect limit connects a lazy client, and leaves no listener on it', async () => {
   const client = new Redis({ host: redis.host, port: redis.port, lazyConnect: true });
   try {
-    const runners = Array.from({ length: 12 }, () => new IoredisScriptRunner(client, 1_000));
+    const runners = Array.from({ length: 12 }, () => new IoredisScriptRunner(client, { reconnectLimitMs: 1_000 }));
     await write(runners[0]!, 'lazy', Buffer.from('x'), null, 60_000);
     const replies = await Promise.all(runners.map((runner) => read(runner, 'lazy')));
     assert.ok(replies.every((reply) => reply?.[0].toString() === 'x'));

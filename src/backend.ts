@@ -19,7 +19,7 @@ import { IoredisScriptRunner, type IoredisClient } from './ioredis-runner.js';
 import { SilentConnectionWatch } from './silent-connections.js';
 import { CacheKeyFormat } from './key-format.js';
 import type { Format } from './format.js';
-import type { RedisKey, ScriptRunner } from './scripting.js';
+import type { RedisKey } from './scripting.js';
 
 /** Outcome of a remove: how many entries were deleted, or that there was none. */
 export type DeleteStatus = { readonly kind: 'deleted'; readonly count: number } | { readonly kind: 'missing' };
@@ -62,12 +62,10 @@ export class RedisBackend implements AsyncDisposable {
   readonly #settings: ClientSettings;
   readonly #maxValueBytes: number;
   /** Set once connected (or at once for a client given to the builder); the hot path reads only this. */
-  #runner: ScriptRunner | null;
+  #runner: IoredisScriptRunner | null;
   /** The client this backend created and must close; never a client it was given. */
   #ownedClient: IoredisClient | null = null;
-  /** The runner over `#ownedClient`: calls waiting for its connection are abandoned on close. */
-  #ownedRunner: IoredisScriptRunner | null = null;
-  #connecting: Promise<ScriptRunner> | null = null;
+  #connecting: Promise<IoredisScriptRunner> | null = null;
   #closed = false;
   /** Replaces connections that went silent; only for a client this backend owns and a response timeout. */
   #silence: SilentConnectionWatch | null = null;
@@ -210,9 +208,11 @@ export class RedisBackend implements AsyncDisposable {
   async close(): Promise<void> {
     this.#closed = true;
     this.#silence?.stop();
+    // Calls waiting in the runner for its connection are abandoned: a given client's runner never has any.
+    const runner = this.#runner;
     this.#runner = null;
     await this.#connecting?.catch(() => undefined);
-    this.#ownedRunner?.abandonWaiting(new ConnectFailure('the backend is closed; nothing was sent'));
+    runner?.abandonWaiting(new ConnectFailure('the backend is closed; nothing was sent'));
     const client = this.#ownedClient;
     this.#ownedClient = null;
     if (client === null) return;
@@ -255,7 +255,7 @@ export class RedisBackend implements AsyncDisposable {
     try {
       const runner = this.#runner ?? (await this.#connect());
       // The TTL is measured when the write is sent, not before it waited for a connection.
-      const waiting = this.#ownedRunner?.whenReady();
+      const waiting = runner.whenReady();
       if (waiting !== undefined) await waiting;
       await scripts.write(runner, redisKey, data, staleMs, expireMs === null ? null : expireMs - Date.now());
     } catch (error) {
@@ -297,12 +297,12 @@ export class RedisBackend implements AsyncDisposable {
   }
 
   /** Opens the connection once for all concurrent callers; a failure is not kept, so the next call retries. */
-  #connect(): Promise<ScriptRunner> {
+  #connect(): Promise<IoredisScriptRunner> {
     if (this.#closed) return Promise.reject(new ConnectFailure('the backend is closed'));
     return (this.#connecting ??= this.#open());
   }
 
-  async #open(): Promise<ScriptRunner> {
+  async #open(): Promise<IoredisScriptRunner> {
     // #runner is only null here for a backend built from a mode: a given client sets it in the constructor.
     const mode = this.#mode as ConnectionMode;
     const client = mode.createClient(this.#settings);
@@ -337,7 +337,6 @@ export class RedisBackend implements AsyncDisposable {
       retries: this.#settings.retries,
       batch: this.#settings.autoPipelining,
     });
-    this.#ownedRunner = runner;
     this.#runner = runner;
     return runner;
   }

@@ -21,7 +21,7 @@ import {
 import { ALL_SCRIPTS_NAME, type ArgDeclaration, type ScriptModel } from './lua-header.js';
 
 /** Where the generated modules import the runner contract from, relative to `generated/`. */
-const SCRIPTING_MODULE = '../src/scripting.js';
+const SCRIPTING_MODULE = '../src/core/scripting.js';
 
 /** The banner's source for `generated/index.ts`, which every script feeds. */
 const INDEX_SOURCE = 'lua/*.lua';

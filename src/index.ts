@@ -14,18 +14,18 @@
  *
  * @module
  */
-export { RedisBackend, type DeleteStatus } from './backend.js';
-export { RedisBackendBuilder, MAX_VALUE_BYTES } from './builder.js';
-export { CacheKey, type KeyPart } from './cache-key.js';
-export { CacheValue, type CacheState } from './cache-value.js';
+export { RedisBackend, type DeleteStatus } from './backend/backend.js';
+export { RedisBackendBuilder, MAX_VALUE_BYTES } from './backend/builder.js';
+export { CacheKey, type KeyPart } from './core/cache-key.js';
+export { CacheValue, type CacheState } from './core/cache-value.js';
 export {
   BrotliCompressor,
   GzipCompressor,
   PassthroughCompressor,
   ZstdCompressor,
   type Compressor,
-} from './compressor.js';
-export { ConnectionMode, SingleConnectionMode, ClusterConnectionMode } from './connection.js';
+} from './codecs/compressor.js';
+export { ConnectionMode, SingleConnectionMode, ClusterConnectionMode } from './backend/connection-mode.js';
 export {
   AuthenticationError,
   BackendError,
@@ -42,9 +42,9 @@ export {
   type BackendErrorCode,
   type ErrorContext,
   type Operation,
-} from './errors.js';
-export { JsonFormat, MsgpackFormat, type Format } from './format.js';
-export { IoredisScriptRunner, type IoredisClient, type IoredisScriptRunnerOptions } from './ioredis-runner.js';
-export { CacheKeyFormat } from './key-format.js';
-export type { RedisKey, ScriptArgument, ScriptDefinition, ScriptRunner } from './scripting.js';
+} from './core/errors.js';
+export { JsonFormat, MsgpackFormat, type Format } from './codecs/value-format.js';
+export { IoredisScriptRunner, type IoredisClient, type IoredisScriptRunnerOptions } from './ioredis/runner.js';
+export { CacheKeyFormat } from './codecs/key-format.js';
+export type { RedisKey, ScriptArgument, ScriptDefinition, ScriptRunner } from './core/scripting.js';
 export { allScripts } from '../generated/index.js';

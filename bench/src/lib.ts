@@ -23,6 +23,6 @@ export function importScripts(): Promise<typeof import('../../generated/index.js
   return import(pathToFileURL(join(libRoot(), 'generated', 'index.ts')).href);
 }
 
-export function importErrorMapping(): Promise<typeof import('../../src/error-mapping.js')> {
+export function importErrorMapping(): Promise<typeof import('../../src/ioredis/error-mapping.js')> {
   return import(pathToFileURL(join(libRoot(), 'src', 'error-mapping.ts')).href);
 }

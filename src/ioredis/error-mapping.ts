@@ -1,4 +1,4 @@
-import type { CacheKey } from './cache-key.js';
+import type { CacheKey } from '../core/cache-key.js';
 import {
   AuthenticationError,
   BackendError,
@@ -8,7 +8,7 @@ import {
   TimeoutError,
   type ErrorContext,
   type Operation,
-} from './errors.js';
+} from '../core/errors.js';
 
 /**
  * Why the lazy connection could not be opened. Internal: {@link toBackendError} turns it into a

@@ -1,6 +1,6 @@
 import { Command, type Cluster, type Redis } from 'ioredis';
 
-import type { ScriptArgument, ScriptDefinition, ScriptRunner } from './scripting.js';
+import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
 
 /** A client the backend can run scripts on: an ioredis `Redis` (single node) or `Cluster`. */
 export type IoredisClient = Redis | Cluster;

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import * as zlib from 'node:zlib';
 
-import { ConfigurationError } from './errors.js';
+import { ConfigurationError } from '../core/errors.js';
 
 /**
  * Compresses values before they are stored and decompresses them when read. Implement it for a codec of

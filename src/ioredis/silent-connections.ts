@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 
-import type { IoredisClient } from './ioredis-runner.js';
+import type { IoredisClient } from './runner.js';
 
 /** What ioredis keeps of the calls sent on a connection and not answered yet; not in its typings. */
 interface AnswerQueue {

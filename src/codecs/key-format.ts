@@ -1,6 +1,6 @@
-import type { CacheKey } from './cache-key.js';
-import { InvalidKeyError } from './errors.js';
-import type { RedisKey } from './scripting.js';
+import type { CacheKey } from '../core/cache-key.js';
+import { InvalidKeyError } from '../core/errors.js';
+import type { RedisKey } from '../core/scripting.js';
 
 /**
  * Turns a {@link CacheKey} into the Redis key it is stored under.

@@ -3,8 +3,8 @@ import { inspect } from 'node:util';
 
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
-import { ConfigurationError } from './errors.js';
-import type { IoredisClient } from './ioredis-runner.js';
+import { ConfigurationError } from '../core/errors.js';
+import type { IoredisClient } from '../ioredis/runner.js';
 
 /** Longest pause between two reconnection attempts, whatever the exponent base. */
 const MAX_RECONNECT_DELAY_MS = 2_000;

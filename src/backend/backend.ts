@@ -1,8 +1,8 @@
-import * as scripts from '../generated/index.js';
-import type { CacheKey } from './cache-key.js';
-import { CacheValue } from './cache-value.js';
-import type { Compressor } from './compressor.js';
-import { settleWithin, type ClientSettings, type ConnectionMode } from './connection.js';
+import * as scripts from '../../generated/index.js';
+import type { CacheKey } from '../core/cache-key.js';
+import { CacheValue } from '../core/cache-value.js';
+import type { Compressor } from '../codecs/compressor.js';
+import { settleWithin, type ClientSettings, type ConnectionMode } from './connection-mode.js';
 import {
   type BackendError,
   CompressionError,
@@ -12,14 +12,14 @@ import {
   InvalidValueError,
   TimeoutError,
   type Operation,
-} from './errors.js';
+} from '../core/errors.js';
 import { RedisBackendBuilder } from './builder.js';
-import { ConnectFailure, toBackendError } from './error-mapping.js';
-import { IoredisScriptRunner, type IoredisClient } from './ioredis-runner.js';
-import { SilentConnectionWatch } from './silent-connections.js';
-import { CacheKeyFormat } from './key-format.js';
-import type { Format } from './format.js';
-import type { RedisKey } from './scripting.js';
+import { ConnectFailure, toBackendError } from '../ioredis/error-mapping.js';
+import { IoredisScriptRunner, type IoredisClient } from '../ioredis/runner.js';
+import { SilentConnectionWatch } from '../ioredis/silent-connections.js';
+import { CacheKeyFormat } from '../codecs/key-format.js';
+import type { Format } from '../codecs/value-format.js';
+import type { RedisKey } from '../core/scripting.js';
 
 /** Outcome of a remove: how many entries were deleted, or that there was none. */
 export type DeleteStatus = { readonly kind: 'deleted'; readonly count: number } | { readonly kind: 'missing' };

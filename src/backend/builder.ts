@@ -1,12 +1,12 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 
 import { RedisBackend } from './backend.js';
-import { PassthroughCompressor, type Compressor } from './compressor.js';
-import type { ClientSettings, ConnectionMode } from './connection.js';
-import { ConfigurationError, MissingConnectionModeError } from './errors.js';
-import { MsgpackFormat, type Format } from './format.js';
-import type { IoredisClient } from './ioredis-runner.js';
-import { CacheKeyFormat } from './key-format.js';
+import { PassthroughCompressor, type Compressor } from '../codecs/compressor.js';
+import type { ClientSettings, ConnectionMode } from './connection-mode.js';
+import { ConfigurationError, MissingConnectionModeError } from '../core/errors.js';
+import { MsgpackFormat, type Format } from '../codecs/value-format.js';
+import type { IoredisClient } from '../ioredis/runner.js';
+import { CacheKeyFormat } from '../codecs/key-format.js';
 
 /** Redis' default `proto-max-bulk-len`: the largest argument a server accepts unless configured otherwise. */
 export const MAX_VALUE_BYTES = 512 * 1024 * 1024;

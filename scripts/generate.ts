@@ -9,8 +9,10 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { emitAll, findOutdated, writeGenerated, type OutdatedFile } from './emit-wrappers.js';
-import { formatDiagnostic, parseScripts, type LuaSource } from './lua-header.js';
+import { emitAll } from './generator/emit.js';
+import { findOutdated, writeGenerated, type OutdatedFile } from './generator/generated-directory.js';
+import { formatDiagnostic, type LuaSource } from './generator/model.js';
+import { parseScripts } from './generator/parse-scripts.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const generatedDirectory = `${root}generated`;

@@ -1,12 +1,10 @@
 /**
- * Turns script models (see `lua-header.ts`) into the TypeScript modules of `generated/`, and writes or
- * checks that directory.
+ * Turns script models (see `parse-scripts.ts`) into the text of the TypeScript modules of `generated/`:
+ * one module per script (reply type, ScriptDefinition, typed wrapper) and `index.ts`.
  *
  * @module
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   IndentationText,
   NewLineKind,
@@ -18,7 +16,9 @@ import {
   type ParameterDeclarationStructure,
   type SourceFile,
 } from 'ts-morph';
-import { ALL_SCRIPTS_NAME, type ArgDeclaration, type ScriptModel } from './lua-header.js';
+import { compareCodeUnits } from './code-unit-order.js';
+import { ALL_SCRIPTS_NAME } from './export-names.js';
+import type { ArgDeclaration, ScriptModel } from './model.js';
 
 /** Where the generated modules import the runner contract from, relative to `generated/`. */
 const SCRIPTING_MODULE = '../src/core/scripting.js';
@@ -39,7 +39,7 @@ function banner(from: string): string {
  * text, in a deterministic order.
  */
 export function emitAll(scripts: readonly ScriptModel[]): Map<string, string> {
-  const sorted = [...scripts].sort((a, b) => compare(a.name, b.name));
+  const sorted = [...scripts].sort((a, b) => compareCodeUnits(a.name, b.name));
   const files = new Map<string, string>();
   for (const script of sorted) files.set(`${script.name}.ts`, emitScriptModule(script));
   files.set(INDEX_FILE, emitIndexModule(sorted));
@@ -187,64 +187,4 @@ function argNote(arg: ArgDeclaration): string {
 /** Keeps header text from closing the doc comment early. */
 function docText(text: string): string {
   return text.replaceAll('*/', '*\\/');
-}
-
-/** Code-unit order, not locale order, so that output does not depend on the machine. */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// The generated/ directory
-
-/** How a file of the generated directory differs from what the generator would write. */
-export interface OutdatedFile {
-  /** File name within the directory. */
-  readonly file: string;
-  /** `changed`: content differs; `missing`: would be written; `stale`: would not be written. */
-  readonly problem: 'changed' | 'missing' | 'stale';
-}
-
-/**
- * Compares `directory` with `files` (as {@link emitAll} returns them): every entry of the directory
- * must be one of `files`, with exactly its text. Returns the differences, sorted by file name.
- */
-export function findOutdated(directory: string, files: ReadonlyMap<string, string>): OutdatedFile[] {
-  const present = listDirectory(directory);
-  const outdated: OutdatedFile[] = [];
-  for (const [file, text] of files) {
-    if (!present.has(file)) outdated.push({ file, problem: 'missing' });
-    else if (present.get(file) !== 'file' || readFileSync(join(directory, file), 'utf8') !== text) {
-      outdated.push({ file, problem: 'changed' });
-    }
-  }
-  for (const file of present.keys()) if (!files.has(file)) outdated.push({ file, problem: 'stale' });
-  return outdated.sort((a, b) => compare(a.file, b.file));
-}
-
-/**
- * Makes `directory` hold exactly `files`: writes those that differ and deletes every other entry, so
- * that a removed script leaves no module behind. Returns what changed.
- */
-export function writeGenerated(directory: string, files: ReadonlyMap<string, string>): OutdatedFile[] {
-  mkdirSync(directory, { recursive: true });
-  const outdated = findOutdated(directory, files);
-  for (const { file, problem } of outdated) {
-    const path = join(directory, file);
-    // A changed entry may be a directory, which writing a file over would fail on.
-    if (problem !== 'missing') rmSync(path, { recursive: true, force: true });
-    if (problem !== 'stale') writeFileSync(path, files.get(file)!);
-  }
-  return outdated;
-}
-
-/** Entry names of `directory` and whether each is a plain file; empty when it does not exist. */
-function listDirectory(directory: string): Map<string, 'file' | 'other'> {
-  try {
-    const entries = readdirSync(directory, { withFileTypes: true });
-    return new Map(entries.map((entry) => [entry.name, entry.isFile() ? 'file' : 'other']));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw error;
-  }
 }

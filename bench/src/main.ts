@@ -7,9 +7,9 @@
  * then BENCHMARKS.md and bench/throughput.svg (src/report.ts); stops everything it started, also on Ctrl-C.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Redis } from 'ioredis';
@@ -41,11 +41,12 @@ function snapshotLibrary(): void {
 }
 snapshotLibrary();
 
-// redis-memory-server reads its configuration from the package.json nearest to the working directory; the
-// environment variable makes sure it never downloads a binary, whatever the directory.
+// redis-memory-server downloads a redis-server unless told of one: the environment variable names the one on the
+// PATH to it, here and in the contenders' child processes.
 if (!process.env.REDISMS_SYSTEM_BINARY) {
-  const which = spawnSync('which', ['redis-server'], { encoding: 'utf8' }).stdout.trim();
-  process.env.REDISMS_SYSTEM_BINARY = which || '/usr/bin/redis-server';
+  const binary = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server')).find((file) => existsSync(file));
+  if (!binary) throw new Error(`redis-server not found on the PATH (${process.env.PATH ?? ''}): the benchmark starts its own; install Redis 7 or later, or set REDISMS_SYSTEM_BINARY`);
+  process.env.REDISMS_SYSTEM_BINARY = binary;
 }
 
 export interface RunResults {

@@ -1,6 +1,6 @@
 /**
- * A real Redis Cluster of redis-server processes started in-process (through redis-memory-server, the system
- * binary, see package.json), for tests and benchmarks. Joined and configured with plain commands only
+ * A real Redis Cluster of redis-server processes started in-process (through redis-memory-server, the
+ * redis-server on the PATH, see redisServerBinary in redis.ts), for tests and benchmarks. Joined and configured with plain commands only
  * (CLUSTER SET-CONFIG-EPOCH / ADDSLOTSRANGE / MEET / REPLICATE), and every wait is a short poll with an
  * overall timeout, never a fixed sleep.
  *
@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { RedisMemoryServer } from 'redis-memory-server';
 
+import { redisServerBinary } from './redis.js';
 import { tlsServerArgs } from './tls.js';
 
 export interface ClusterNodeUnderTest {
@@ -436,7 +437,7 @@ async function launchNode(root: string, name: string, port: number, busPort: num
         ]),
     ...(options.args ?? []),
   ];
-  const server = await RedisMemoryServer.create({ instance: { port, args } });
+  const server = await RedisMemoryServer.create({ instance: { port, args }, binary: { systemBinary: redisServerBinary() } });
   const starting = server.start();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

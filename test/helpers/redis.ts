@@ -1,7 +1,36 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
 
 import { Redis } from 'ioredis';
 import { RedisMemoryServer } from 'redis-memory-server';
+
+/**
+ * The redis-server every helper starts: `REDISMS_SYSTEM_BINARY` if set, else the first `redis-server` on the
+ * PATH (looked up once). Throws, naming the PATH, when there is none: redis-memory-server would download one.
+ */
+export function redisServerBinary(): string {
+  if (resolvedBinary !== undefined) return resolvedBinary;
+  const dirs = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '');
+  const found = process.env.REDISMS_SYSTEM_BINARY || dirs.map((dir) => join(dir, 'redis-server')).find(isExecutable);
+  if (!found) throw new Error(`redis-server not found on the PATH (${dirs.join(delimiter) || 'PATH is empty'}): install Redis 7 or later, or set REDISMS_SYSTEM_BINARY to its redis-server`);
+  return (resolvedBinary = found);
+}
+let resolvedBinary: string | undefined;
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+// Servers started by RedisMemoryServer elsewhere in the process (the TLS helper) use the same binary.
+try {
+  process.env.REDISMS_SYSTEM_BINARY = redisServerBinary();
+} catch {
+  // startRedis and startCluster throw the message.
+}
 
 /** A redis-server process of the test's own, on a free port (never the shared one on 6379). */
 export interface RedisUnderTest {
@@ -18,7 +47,7 @@ export interface RedisUnderTest {
 }
 
 /**
- * Starts a redis-server through redis-memory-server (the system binary, see package.json), with extra
+ * Starts a redis-server through redis-memory-server (the one on the PATH, see redisServerBinary), with extra
  * command-line `args` such as `['--requirepass', 'secret']`.
  */
 export async function startRedis(options: { args?: string[]; port?: number; adminPassword?: string } = {}): Promise<RedisUnderTest> {
@@ -26,6 +55,7 @@ export async function startRedis(options: { args?: string[]; port?: number; admi
   // restart on the same port must get that port, and its arguments come after its own, so --port wins.
   const server = await RedisMemoryServer.create({
     instance: { args: ['--save', '', '--appendonly', 'no', ...(options.args ?? []), ...(options.port ? ['--port', String(options.port)] : [])] },
+    binary: { systemBinary: redisServerBinary() },
   });
   const host = await server.getHost();
   const port = options.port ?? (await server.getPort());

@@ -144,6 +144,33 @@ test('compressors write their standard frames and round-trip', () => {
   assert.throws(() => zstd.decompress(frame.subarray(0, frame.length - 3)));
 });
 
+test('compressors refuse an out-of-range level at construction, naming the range', () => {
+  const refused: [string, () => unknown, RegExp][] = [
+    ['gzip 42', () => new GzipCompressor(42), /GzipCompressor level must be an integer from -1 to 9.*got 42/],
+    ['gzip -2', () => new GzipCompressor(-2), /from -1 to 9/],
+    ['gzip 2.5', () => new GzipCompressor(2.5), /got 2\.5/],
+    ['gzip NaN', () => new GzipCompressor(Number.NaN), /got NaN/],
+    ['brotli 12', () => new BrotliCompressor(12), /BrotliCompressor quality must be an integer from 0 to 11, got 12/],
+    ['brotli -1', () => new BrotliCompressor(-1), /from 0 to 11/],
+    ['zstd 23', () => new ZstdCompressor(23), /ZstdCompressor level must be an integer from -131072 to 22.*got 23/],
+    ['zstd -131073', () => new ZstdCompressor(-131073), /from -131072 to 22/],
+  ];
+  for (const [name, make, message] of refused) {
+    let caught: unknown;
+    try {
+      make();
+    } catch (error) {
+      caught = error;
+    }
+    assert.instance(caught, ConfigurationError, `${name}: a ConfigurationError at construction`);
+    assert.match((caught as Error).message, message, name);
+  }
+  const data = Buffer.from('edge '.repeat(100));
+  for (const compressor of [new GzipCompressor(-1), new GzipCompressor(0), new GzipCompressor(9), new BrotliCompressor(0), new BrotliCompressor(11), new ZstdCompressor(-5), new ZstdCompressor(0), new ZstdCompressor(22)]) {
+    assert.equal(compressor.decompress(compressor.compress(data)), data, `${compressor.name} at its bounds`);
+  }
+});
+
 test('connection URLs: parsed, validated, and never shown with their password', () => {
   const mode = ConnectionMode.single('redis://alice:s3cr%40t@localhost:6380/2');
   assert.is(mode.describe(), 'redis://alice:***@localhost:6380/2');

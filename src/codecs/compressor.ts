@@ -17,6 +17,14 @@ export interface Compressor {
   decompress(data: Buffer): Buffer;
 }
 
+/** Refuses a level the codec would reject or silently clamp at the first write, naming the valid range. */
+function checkLevel(what: string, level: number, min: number, max: number, note = ''): number {
+  if (!Number.isInteger(level) || level < min || level > max) {
+    throw new ConfigurationError(`${what} must be an integer from ${min} to ${max}${note}, got ${String(level)}`);
+  }
+  return level;
+}
+
 /**
  * Stores bytes as they are.
  *
@@ -39,7 +47,7 @@ export class PassthroughCompressor implements Compressor {
  * gzip (RFC 1952) via Node's zlib.
  *
  * # Default
- * Level 6.
+ * Level 6. Levels go from -1 (zlib's default, 6) to 9; another throws a `ConfigurationError`.
  *
  * # Examples
  * ```ts
@@ -51,7 +59,7 @@ export class GzipCompressor implements Compressor {
   readonly #options: zlib.ZlibOptions;
 
   constructor(readonly level = 6) {
-    this.#options = { level };
+    this.#options = { level: checkLevel('GzipCompressor level', level, -1, 9, " (-1: zlib's default, 6)") };
   }
 
   compress(data: Buffer): Buffer {
@@ -67,7 +75,8 @@ export class GzipCompressor implements Compressor {
  * Brotli via Node's zlib.
  *
  * # Default
- * Quality 4: Brotli's own default (11) is far too slow for a cache on the request path.
+ * Quality 4: Brotli's own default (11) is far too slow for a cache on the request path. Qualities go from 0
+ * to 11; another throws a `ConfigurationError`.
  *
  * # Examples
  * ```ts
@@ -79,6 +88,7 @@ export class BrotliCompressor implements Compressor {
   readonly #options: zlib.BrotliOptions;
 
   constructor(readonly quality = 4) {
+    checkLevel('BrotliCompressor quality', quality, zlib.constants.BROTLI_MIN_QUALITY, zlib.constants.BROTLI_MAX_QUALITY);
     this.#options = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality } };
   }
 
@@ -134,12 +144,17 @@ function loadZstd(): ZstdCodec {
 
 let zstd: ZstdCodec | undefined;
 
+/** zstd's `ZSTD_minCLevel()` and `ZSTD_maxCLevel()` (1.5); zstd itself clamps other levels silently. */
+const ZSTD_MIN_LEVEL = -131072;
+const ZSTD_MAX_LEVEL = 22;
+
 /**
  * Zstandard: writes standard zstd frames (magic `28 B5 2F FD`), readable by any zstd tool.
  * Uses Node's zlib where it has zstd (Node.js 22.15 and later), else the optional package `zstd-napi`.
  *
  * # Default
- * Level 3.
+ * Level 3. Levels go from -131072 (fastest) to 22 (zstd's own range; 0 means its default, 3); another
+ * throws a `ConfigurationError`.
  *
  * # Caveats
  * On Node.js older than 22.15 without `zstd-napi` installed, the constructor throws a
@@ -155,6 +170,7 @@ export class ZstdCompressor implements Compressor {
   readonly #codec: ZstdCodec;
 
   constructor(readonly level = 3) {
+    checkLevel('ZstdCompressor level', level, ZSTD_MIN_LEVEL, ZSTD_MAX_LEVEL, " (0: zstd's default, 3)");
     this.#codec = zstd ??= loadZstd();
   }
 

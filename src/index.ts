@@ -15,6 +15,7 @@
  * @module
  */
 export { RedisBackend, type DeleteStatus } from './backend/backend.js';
+export type { DriverName } from './driver/driver.js';
 export { RedisBackendBuilder, MAX_VALUE_BYTES } from './backend/builder.js';
 export { CacheKey, type KeyPart } from './core/cache-key.js';
 export { CacheValue, type CacheState } from './core/cache-value.js';
@@ -25,7 +26,7 @@ export {
   ZstdCompressor,
   type Compressor,
 } from './codecs/compressor.js';
-export { ConnectionMode, SingleConnectionMode, ClusterConnectionMode } from './backend/connection-mode.js';
+export { ConnectionMode, SingleConnectionMode, ClusterConnectionMode } from './driver/connection-mode.js';
 export {
   AuthenticationError,
   BackendError,

@@ -22,7 +22,3 @@ export function importLib(): Promise<typeof import('../../src/index.js')> {
 export function importScripts(): Promise<typeof import('../../generated/index.js')> {
   return import(pathToFileURL(join(libRoot(), 'generated', 'index.ts')).href);
 }
-
-export function importErrorMapping(): Promise<typeof import('../../src/ioredis/error-mapping.js')> {
-  return import(pathToFileURL(join(libRoot(), 'src', 'error-mapping.ts')).href);
-}

@@ -1,25 +1,15 @@
 import * as scripts from '../../generated/index.js';
+import type { Compressor } from '../codecs/compressor.js';
+import type { CacheKeyFormat } from '../codecs/key-format.js';
+import type { Format } from '../codecs/value-format.js';
 import type { CacheKey } from '../core/cache-key.js';
 import { CacheValue } from '../core/cache-value.js';
-import type { Compressor } from '../codecs/compressor.js';
-import { settleWithin, type ClientSettings, type ConnectionMode } from './connection-mode.js';
-import {
-  type BackendError,
-  CompressionError,
-  ConnectionError,
-  FormatError,
-  InvalidKeyError,
-  InvalidValueError,
-  TimeoutError,
-  type Operation,
-} from '../core/errors.js';
-import { RedisBackendBuilder } from './builder.js';
-import { ConnectFailure, toBackendError } from '../ioredis/error-mapping.js';
-import { IoredisScriptRunner, type IoredisClient } from '../ioredis/runner.js';
-import { SilentConnectionWatch } from '../ioredis/silent-connections.js';
-import { CacheKeyFormat } from '../codecs/key-format.js';
-import type { Format } from '../codecs/value-format.js';
+import { CompressionError, FormatError, InvalidKeyError, InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
 import type { RedisKey } from '../core/scripting.js';
+import type { Driver, DriverName } from '../driver/driver.js';
+import { RedisBackendBuilder } from './builder.js';
+import type { BackendConfig } from './config.js';
+import { createDriver } from './drivers.js';
 
 /** Outcome of a remove: how many entries were deleted, or that there was none. */
 export type DeleteStatus = { readonly kind: 'deleted'; readonly count: number } | { readonly kind: 'missing' };
@@ -58,28 +48,17 @@ export class RedisBackend implements AsyncDisposable {
   readonly #keyFormat: CacheKeyFormat;
   readonly #format: Format;
   readonly #compressor: Compressor;
-  readonly #mode: ConnectionMode | null;
-  readonly #settings: ClientSettings;
   readonly #maxValueBytes: number;
-  /** Set once connected (or at once for a client given to the builder); the hot path reads only this. */
-  #runner: IoredisScriptRunner | null;
-  /** The client this backend created and must close; never a client it was given. */
-  #ownedClient: IoredisClient | null = null;
-  #connecting: Promise<IoredisScriptRunner> | null = null;
-  #closed = false;
-  /** Replaces connections that went silent; only for a client this backend owns and a response timeout. */
-  #silence: SilentConnectionWatch | null = null;
+  readonly #driver: Driver;
 
   /** @internal Use {@link RedisBackend.builder}. */
-  constructor(builder: RedisBackendBuilder, mode: ConnectionMode | null, client: IoredisClient | null) {
-    this.#label = builder.settings.label;
-    this.#keyFormat = builder.settings.keyFormat;
-    this.#format = builder.settings.valueFormat;
-    this.#compressor = builder.settings.compressor;
-    this.#mode = mode;
-    this.#settings = builder.clientSettings();
-    this.#maxValueBytes = builder.settings.maxValueBytes;
-    this.#runner = client === null ? null : new IoredisScriptRunner(client);
+  constructor(config: BackendConfig) {
+    this.#label = config.label;
+    this.#keyFormat = config.keyFormat;
+    this.#format = config.valueFormat;
+    this.#compressor = config.compressor;
+    this.#maxValueBytes = config.maxValueBytes;
+    this.#driver = createDriver(config.driver, config.target);
   }
 
   /**
@@ -96,13 +75,18 @@ export class RedisBackend implements AsyncDisposable {
    *   .build();
    * ```
    */
-  static builder(): RedisBackendBuilder {
-    return new RedisBackendBuilder();
+  static builder(): RedisBackendBuilder<RedisBackend> {
+    return new RedisBackendBuilder((config) => new RedisBackend(config));
   }
 
   /** The label that names this backend in metrics and logs. Default `'redis'`. */
   label(): string {
     return this.#label;
+  }
+
+  /** The Redis client library in use: `'ioredis'` (the default) or `'node-redis'`. */
+  driver(): DriverName {
+    return this.#driver.name;
   }
 
   /** The key format in use. */
@@ -206,22 +190,7 @@ export class RedisBackend implements AsyncDisposable {
    * then drops the connection: on a silently dead one, that is how long it takes.
    */
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#silence?.stop();
-    // Calls waiting in the runner for its connection are abandoned: a given client's runner never has any.
-    const runner = this.#runner;
-    this.#runner = null;
-    await this.#connecting?.catch(() => undefined);
-    runner?.abandonWaiting(new ConnectFailure('the backend is closed; nothing was sent'));
-    const client = this.#ownedClient;
-    this.#ownedClient = null;
-    if (client === null) return;
-    try {
-      // QUIT waits for a reply that a silently dead connection never sends.
-      await settleWithin(client.quit(), this.#settings.connectionTimeout, 'no reply to QUIT');
-    } catch {
-      client.disconnect();
-    }
+    await this.#driver.close();
   }
 
   /** Same as {@link close}, for `await using backend = ...`. */
@@ -232,7 +201,7 @@ export class RedisBackend implements AsyncDisposable {
   async #fetch(key: CacheKey, operation: Operation): Promise<scripts.ReadReply> {
     const redisKey = this.#encode(key, operation);
     try {
-      return await scripts.read(this.#runner ?? (await this.#connect()), redisKey);
+      return await scripts.read(this.#driver, redisKey);
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
@@ -253,11 +222,10 @@ export class RedisBackend implements AsyncDisposable {
     const expireMs = expire === null ? null : epochMillis(expire, 'expire', operation, key);
     const staleMs = stale === null ? null : epochMillis(stale, 'stale', operation, key);
     try {
-      const runner = this.#runner ?? (await this.#connect());
       // The TTL is measured when the write is sent, not before it waited for a connection.
-      const waiting = runner.whenReady();
+      const waiting = this.#driver.whenReady();
       if (waiting !== undefined) await waiting;
-      await scripts.write(runner, redisKey, data, staleMs, expireMs === null ? null : expireMs - Date.now());
+      await scripts.write(this.#driver, redisKey, data, staleMs, expireMs === null ? null : expireMs - Date.now());
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
@@ -267,7 +235,7 @@ export class RedisBackend implements AsyncDisposable {
     const redisKey = this.#encode(key, operation);
     let count: number;
     try {
-      count = await scripts.remove(this.#runner ?? (await this.#connect()), redisKey);
+      count = await scripts.remove(this.#driver, redisKey);
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
@@ -275,16 +243,7 @@ export class RedisBackend implements AsyncDisposable {
   }
 
   #failure(error: unknown, operation: Operation, key: CacheKey): BackendError {
-    const failure = toBackendError(error, operation, key);
-    if (!(failure instanceof TimeoutError)) return failure;
-    const client = this.#ownedClient;
-    // The call was sent, and its connection went down before the reply: the connection is the problem,
-    // not a slow reply. (A write lost in flight like this may have been applied.)
-    if (client !== null && client.status !== 'ready') {
-      return new ConnectionError(`no connection to Redis within the response timeout (${client.status})`, context(operation, key), { cause: error });
-    }
-    this.#silence?.start();
-    return failure;
+    return this.#driver.toBackendError(error, context(operation, key));
   }
 
   #encode(key: CacheKey, operation: Operation): RedisKey {
@@ -294,51 +253,6 @@ export class RedisBackend implements AsyncDisposable {
       if (error instanceof InvalidKeyError) throw new InvalidKeyError(error.reason, { operation }, { cause: error });
       throw new InvalidKeyError(`key format ${this.#keyFormat.name} could not encode the key`, { operation }, { cause: error });
     }
-  }
-
-  /** Opens the connection once for all concurrent callers; a failure is not kept, so the next call retries. */
-  #connect(): Promise<IoredisScriptRunner> {
-    if (this.#closed) return Promise.reject(new ConnectFailure('the backend is closed'));
-    return (this.#connecting ??= this.#open());
-  }
-
-  async #open(): Promise<IoredisScriptRunner> {
-    // #runner is only null here for a backend built from a mode: a given client sets it in the constructor.
-    const mode = this.#mode as ConnectionMode;
-    const client = mode.createClient(this.#settings);
-    let lastError: unknown;
-    // Without a listener ioredis prints every connection error to the console; keep the latest for the message.
-    client.on('error', (error: unknown) => {
-      lastError = error;
-    });
-    try {
-      // ioredis' own connect timeout covers the TCP handshake only; this bounds TLS, AUTH and the ready check too.
-      await settleWithin(client.connect(), this.#settings.connectionTimeout, 'no connection');
-    } catch (error) {
-      client.disconnect();
-      // ioredis' cluster client asks CLUSTER SLOTS on a throw-away connection and drops that connection's error:
-      // all it says is "Connection is closed.". One direct connection to the first seed tells why.
-      const nodeError = (lastError as { lastNodeError?: Error } | undefined)?.lastNodeError;
-      if (mode.kind === 'cluster' && nodeError?.message === 'Connection is closed.') {
-        const why = await mode.probeFirstSeed(this.#settings);
-        if (why !== undefined) (lastError as { lastNodeError?: unknown }).lastNodeError = why;
-      }
-      this.#connecting = null;
-      throw ConnectFailure.from(lastError ?? error, mode.describe(), this.#settings.connectionTimeout);
-    }
-    if (this.#closed) {
-      client.disconnect();
-      throw new ConnectFailure('the backend is closed');
-    }
-    this.#ownedClient = client;
-    if (this.#settings.responseTimeout !== null) this.#silence = new SilentConnectionWatch(client, this.#settings.responseTimeout);
-    const runner = new IoredisScriptRunner(client, {
-      reconnectLimitMs: this.#settings.responseTimeout ?? this.#settings.connectionTimeout,
-      retries: this.#settings.retries,
-      batch: this.#settings.autoPipelining,
-    });
-    this.#runner = runner;
-    return runner;
   }
 }
 

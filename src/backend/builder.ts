@@ -1,12 +1,16 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 
-import { RedisBackend } from './backend.js';
 import { PassthroughCompressor, type Compressor } from '../codecs/compressor.js';
-import type { ClientSettings, ConnectionMode } from './connection-mode.js';
-import { ConfigurationError, MissingConnectionModeError } from '../core/errors.js';
-import { MsgpackFormat, type Format } from '../codecs/value-format.js';
-import type { IoredisClient } from '../ioredis/runner.js';
 import { CacheKeyFormat } from '../codecs/key-format.js';
+import { MsgpackFormat, type Format } from '../codecs/value-format.js';
+import { ConfigurationError, MissingConnectionModeError } from '../core/errors.js';
+import type { ConnectionMode } from '../driver/connection-mode.js';
+import type { DriverName } from '../driver/driver.js';
+import type { ClientSettings } from '../driver/settings.js';
+// Its type only, for the default of `Backend`: at run time the builder gets the backend's constructor.
+import type { RedisBackend } from './backend.js';
+import type { BackendConfig, ConnectionTarget } from './config.js';
+import { checkDriver, checkOptions, driverOfClient } from './drivers.js';
 
 /** Redis' default `proto-max-bulk-len`: the largest argument a server accepts unless configured otherwise. */
 export const MAX_VALUE_BYTES = 512 * 1024 * 1024;
@@ -26,7 +30,8 @@ function checkPositive(name: string, value: number): number {
 }
 
 /**
- * Configures and builds a {@link RedisBackend}. Every setter returns the builder.
+ * Configures and builds a backend (get one from `RedisBackend.builder()`). Every setter returns the
+ * builder; options are checked as they are set, and together by {@link build}.
  *
  * # Examples
  * ```ts
@@ -37,17 +42,16 @@ function checkPositive(name: string, value: number): number {
  *   .build();
  * ```
  */
-export class RedisBackendBuilder {
-  /** @internal */
-  readonly settings = {
-    label: DEFAULTS.label as string,
-    keyFormat: CacheKeyFormat.UrlEncoded,
-    valueFormat: new MsgpackFormat() as Format,
-    compressor: new PassthroughCompressor() as Compressor,
-    maxValueBytes: MAX_VALUE_BYTES,
-  };
+export class RedisBackendBuilder<Backend = RedisBackend> {
+  readonly #construct: (config: BackendConfig) => Backend;
+  #label: string = DEFAULTS.label;
+  #keyFormat = CacheKeyFormat.UrlEncoded;
+  #valueFormat: Format = new MsgpackFormat();
+  #compressor: Compressor = new PassthroughCompressor();
+  #maxValueBytes = MAX_VALUE_BYTES;
+  #driver: DriverName | null = null;
   #mode: ConnectionMode | null = null;
-  #client: IoredisClient | null = null;
+  #client: object | null = null;
   #username: string | undefined;
   #password: string | undefined;
   #connectionTimeout: number = DEFAULTS.connectionTimeout;
@@ -56,6 +60,32 @@ export class RedisBackendBuilder {
   #autoPipelining = true;
   #tls: TlsOptions | undefined;
 
+  /** @internal Use `RedisBackend.builder()`. */
+  constructor(construct: (config: BackendConfig) => Backend) {
+    this.#construct = construct;
+  }
+
+  /**
+   * Which Redis client library the backend drives: `'ioredis'` or `'node-redis'` (node-redis 5, the
+   * optional peer dependency `@redis/client`). Every option means the same on both.
+   *
+   * # Default
+   * `'ioredis'`, or the library of the client given with {@link client}.
+   *
+   * # Caveats
+   * Throws `ConfigurationError` for an unknown name, or for `'node-redis'` when `@redis/client` is not
+   * installed.
+   *
+   * # Examples
+   * ```ts
+   * RedisBackend.builder().driver('node-redis').connection(ConnectionMode.single('redis://localhost:6379')).build();
+   * ```
+   */
+  driver(name: DriverName): this {
+    this.#driver = checkDriver(name);
+    return this;
+  }
+
   /** Where to connect: `ConnectionMode.single(url)` or `ConnectionMode.cluster(urls)`. Required unless `.client()` is used. */
   connection(mode: ConnectionMode): this {
     this.#mode = mode;
@@ -63,11 +93,16 @@ export class RedisBackendBuilder {
   }
 
   /**
-   * Uses an ioredis `Redis` or `Cluster` the application already has, instead of opening a connection.
-   * `close()` leaves it open, and its own options (timeouts, retries, auto-pipelining) apply: the
-   * connection options of this builder are ignored.
+   * Uses a client the application already has, instead of opening a connection: an ioredis `Redis` or
+   * `Cluster`, or a node-redis client or cluster (`createClient` / `createCluster`), which selects the
+   * matching driver. `close()` leaves it open, and its own options (timeouts, retries, pipelining) apply:
+   * the connection options of this builder are ignored.
+   *
+   * # Caveats
+   * Throws `ConfigurationError` for anything else.
    */
-  client(existing: IoredisClient): this {
+  client(existing: object): this {
+    driverOfClient(existing);
     this.#client = existing;
     return this;
   }
@@ -86,19 +121,19 @@ export class RedisBackendBuilder {
 
   /** Names this backend in metrics and logs. Default `'redis'`. */
   label(label: string): this {
-    this.settings.label = label;
+    this.#label = label;
     return this;
   }
 
   /** How cache keys become Redis keys. Default {@link CacheKeyFormat.UrlEncoded} (hitbox-compatible). */
   keyFormat(format: CacheKeyFormat): this {
-    this.settings.keyFormat = format;
+    this.#keyFormat = format;
     return this;
   }
 
   /** How the typed layer turns values into bytes. Default `new MsgpackFormat()`. */
   valueFormat(format: Format): this {
-    this.settings.valueFormat = format;
+    this.#valueFormat = format;
     return this;
   }
 
@@ -111,7 +146,7 @@ export class RedisBackendBuilder {
    * `ZstdCompressor` also saves server time.
    */
   compressor(compressor: Compressor): this {
-    this.settings.compressor = compressor;
+    this.#compressor = compressor;
     return this;
   }
 
@@ -208,13 +243,44 @@ export class RedisBackendBuilder {
     if (!Number.isInteger(bytes) || bytes <= 0) {
       throw new ConfigurationError(`maxValueBytes must be a positive integer, got ${String(bytes)}`);
     }
-    this.settings.maxValueBytes = bytes;
+    this.#maxValueBytes = bytes;
     return this;
   }
 
-  /** @internal */
-  clientSettings(): ClientSettings {
+  /**
+   * Builds the backend. Does not connect: the first operation does.
+   *
+   * # Caveats
+   * Throws `MissingConnectionModeError` when neither `.connection()` nor `.client()` was called, and
+   * `ConfigurationError` when the driver chosen with `.driver()` is not the given client's, or refuses
+   * an option.
+   */
+  build(): Backend {
+    return this.#construct(this.#config());
+  }
+
+  #config(): BackendConfig {
+    const target = this.#target();
+    const driver = target.kind === 'client' ? driverOfClient(target.client) : (this.#driver ?? 'ioredis');
+    if (this.#driver !== null && this.#driver !== driver) {
+      throw new ConfigurationError(`driver('${this.#driver}') was chosen, but the client given is a ${driver} client`);
+    }
+    checkOptions(driver, target);
     return {
+      label: this.#label,
+      keyFormat: this.#keyFormat,
+      valueFormat: this.#valueFormat,
+      compressor: this.#compressor,
+      maxValueBytes: this.#maxValueBytes,
+      driver,
+      target,
+    };
+  }
+
+  #target(): ConnectionTarget {
+    if (this.#client !== null) return { kind: 'client', client: this.#client };
+    if (this.#mode === null) throw new MissingConnectionModeError();
+    const settings: ClientSettings = {
       username: this.#username,
       password: this.#password,
       connectionTimeout: this.#connectionTimeout,
@@ -223,14 +289,6 @@ export class RedisBackendBuilder {
       autoPipelining: this.#autoPipelining,
       tls: this.#tls,
     };
-  }
-
-  /**
-   * Builds the backend. Does not connect: the first operation does.
-   * Throws `MissingConnectionModeError` when neither `.connection()` nor `.client()` was called.
-   */
-  build(): RedisBackend {
-    if (this.#mode === null && this.#client === null) throw new MissingConnectionModeError();
-    return new RedisBackend(this, this.#client === null ? this.#mode : null, this.#client);
+    return { kind: 'mode', mode: this.#mode, settings };
   }
 }

@@ -1,13 +1,12 @@
 import { Command, type Cluster, type Redis } from 'ioredis';
 
 import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
+import { socketOf, TEXTS, type Corkable } from './internals.js';
 
 /** A client the backend can run scripts on: an ioredis `Redis` (single node) or `Cluster`. */
 export type IoredisClient = Redis | Cluster;
 
 type ScriptCommand = 'evalsha' | 'evalsha_ro' | 'eval' | 'eval_ro';
-
-type Corkable = { cork(): void; uncork(): void; readonly writable: boolean };
 
 /** A call waiting for the connection: `send` once it is ready, `fail` when the backend closes. */
 interface Waiter {
@@ -70,7 +69,7 @@ function isNoScript(error: unknown): boolean {
 function wasNotRun(error: unknown): boolean {
   return (
     error instanceof Error &&
-    (/^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /.test(error.message) || error.message.endsWith('same slots allocation group'))
+    (/^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /.test(error.message) || error.message.endsWith(TEXTS.slotsGroupRefused))
   );
 }
 
@@ -253,7 +252,7 @@ export class IoredisScriptRunner implements ScriptRunner {
       const nodes: Redis[] = this.#client.isCluster ? (this.#client as Cluster).nodes('all') : [this.#client as Redis];
       const streams: Corkable[] = [];
       for (const node of nodes) {
-        const stream = (node as unknown as { stream?: Corkable }).stream;
+        const stream = socketOf(node);
         if (node.status === 'ready' && stream !== undefined && stream.writable) {
           stream.cork();
           streams.push(stream);

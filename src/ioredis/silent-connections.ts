@@ -1,11 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 
+import { answerQueueOf } from './internals.js';
 import type { IoredisClient } from './runner.js';
-
-/** What ioredis keeps of the calls sent on a connection and not answered yet; not in its typings. */
-interface AnswerQueue {
-  readonly commandQueue: { readonly length: number; peekBack(): unknown; toArray(): unknown[] };
-}
 
 interface Watched {
   readonly connection: Redis;
@@ -43,15 +39,15 @@ export class SilentConnectionWatch {
   start(): void {
     if (this.#timer !== null) return;
     const watched = connectionsOf(this.#client)
-      .filter((connection) => connection.status === 'ready' && queue(connection).length > 0)
-      .map((connection): Watched => ({ connection, newest: queue(connection).peekBack() }));
+      .filter((connection) => connection.status === 'ready' && answerQueueOf(connection).length > 0)
+      .map((connection): Watched => ({ connection, newest: answerQueueOf(connection).peekBack() }));
     if (watched.length === 0) return;
     // Judged in the check phase (setImmediate), after the poll phase of the same loop turn has read the
     // replies that arrived while the process was busy: a blocked event loop does not make a connection silent.
     const judge = (): void => {
       this.#timer = null;
       for (const { connection, newest } of watched) {
-        if (connection.status === 'ready' && queue(connection).toArray().includes(newest)) connection.disconnect(true);
+        if (connection.status === 'ready' && answerQueueOf(connection).toArray().includes(newest)) connection.disconnect(true);
       }
     };
     this.#timer = setTimeout(() => {
@@ -71,8 +67,4 @@ export class SilentConnectionWatch {
 
 function connectionsOf(client: IoredisClient): Redis[] {
   return client.isCluster ? (client as Cluster).nodes('all') : [client as Redis];
-}
-
-function queue(connection: Redis): AnswerQueue['commandQueue'] {
-  return (connection as unknown as AnswerQueue).commandQueue;
 }

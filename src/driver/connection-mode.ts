@@ -1,13 +1,6 @@
-import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { inspect } from 'node:util';
 
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
-
 import { ConfigurationError } from '../core/errors.js';
-import type { IoredisClient } from '../ioredis/runner.js';
-
-/** Longest pause between two reconnection attempts, whatever the exponent base. */
-const MAX_RECONNECT_DELAY_MS = 2_000;
 
 /** @internal One Redis server, parsed from a `redis://` or `rediss://` URL. */
 export interface Endpoint {
@@ -19,18 +12,6 @@ export interface Endpoint {
   readonly password: string | undefined;
   /** The URL with the password replaced by `***`: the only form that may reach a message. */
   readonly redacted: string;
-}
-
-/** What the backend's builder options say about connections, resolved to their defaults. */
-export interface ClientSettings {
-  readonly username: string | undefined;
-  readonly password: string | undefined;
-  readonly connectionTimeout: number;
-  readonly responseTimeout: number | null;
-  readonly retries: number;
-  readonly autoPipelining: boolean;
-  /** Node TLS options from `.tls()`; when set, TLS is on whatever the URL scheme. */
-  readonly tls: TlsOptions | undefined;
 }
 
 function parseEndpoint(url: string, what: string): Endpoint {
@@ -71,53 +52,6 @@ function parseEndpoint(url: string, what: string): Endpoint {
   return { host, port, db, tls, username, password, redacted };
 }
 
-/** ioredis' private method that rejects queued calls; see its use in `SingleConnectionMode.createClient`. */
-interface InFlightQueue {
-  flushQueue(error: Error, options: { offlineQueue: boolean }): void;
-}
-
-/**
- * ioredis bounds the TCP connect only: a connection whose handshake (TLS, AUTH, ready check) is never
- * answered, as behind a proxy or balancer that accepts and then forwards nothing, would stay in 'connect'
- * for good, and every call wait for it. Past `timeoutMs`, drop it: a single-node client tries again, a
- * cluster node connection is opened anew by the next call that needs it.
- */
-function boundHandshake(connection: Redis, timeoutMs: number): void {
-  let timer: NodeJS.Timeout | undefined;
-  const stop = (): void => clearTimeout(timer);
-  connection.on('connect', () => {
-    stop();
-    timer = setTimeout(() => {
-      if (connection.status === 'connect') connection.disconnect(true);
-    }, timeoutMs);
-    timer.unref();
-  });
-  connection.on('ready', stop);
-  connection.on('close', stop);
-}
-
-function reconnectDelay(exponentBase: number): (attempt: number) => number {
-  return (attempt) => Math.min(exponentBase ** attempt, MAX_RECONNECT_DELAY_MS);
-}
-
-// Options shared by a single-node client and every node connection of a cluster client.
-function nodeOptions(endpoint: Endpoint, settings: ClientSettings): RedisOptions {
-  return {
-    username: settings.username ?? endpoint.username,
-    password: settings.password ?? endpoint.password,
-    // Without options, Node's defaults: verify against its trusted CAs (and NODE_EXTRA_CA_CERTS), SNI
-    // from each node's host name.
-    ...(settings.tls !== undefined ? { tls: { ...settings.tls } } : endpoint.tls ? { tls: {} } : {}),
-    connectTimeout: settings.connectionTimeout,
-    ...(settings.responseTimeout === null ? {} : { commandTimeout: settings.responseTimeout }),
-    maxRetriesPerRequest: settings.retries,
-    // A write resent after a reconnect could overwrite a newer entry written meanwhile: fail it instead.
-    autoResendUnfulfilledCommands: false,
-    // ioredis' 2 s default keeps a timer, and so the process, alive after closing a connection that failed.
-    disconnectTimeout: 100,
-  };
-}
-
 /**
  * A single Redis server. Create it with {@link ConnectionMode.single}.
  *
@@ -154,30 +88,14 @@ export class SingleConnectionMode {
     return new SingleConnectionMode(this.#endpoint, base);
   }
 
-  /** @internal Creates the ioredis client the backend owns; it connects when asked to. */
-  createClient(settings: ClientSettings): IoredisClient {
-    const endpoint = this.#endpoint;
-    const client = new Redis({
-      ...nodeOptions(endpoint, settings),
-      host: endpoint.host,
-      port: endpoint.port,
-      db: endpoint.db,
-      lazyConnect: true,
-      // The runner batches the calls of a tick itself (IoredisScriptRunner's `batch`), more cheaply.
-      enableAutoPipelining: false,
-      retryStrategy: reconnectDelay(this.#exponentBase),
-    });
-    // With autoResendUnfulfilledCommands off, ioredis forgets the calls that were in flight when the
-    // connection closed once it reconnects, without ever settling them: they would hang. Reject them now
-    // ('close' is emitted before the reconnection, which only starts after the backoff delay), and the
-    // calls in its offline queue too, which it would send after the reconnection even if they had failed
-    // for their callers meanwhile. (The runner keeps calls out of that queue; a socket that stopped being
-    // writable just before 'close' can still put one there.)
-    client.on('close', () => {
-      (client as unknown as InFlightQueue).flushQueue(new Error('Connection is closed.'), { offlineQueue: true });
-    });
-    boundHandshake(client, settings.connectionTimeout);
-    return client;
+  /** @internal The server, for a driver. */
+  get endpoint(): Endpoint {
+    return this.#endpoint;
+  }
+
+  /** @internal The reconnection backoff base, for a driver. */
+  get backoffBase(): number {
+    return this.#exponentBase;
   }
 
   /** The redacted URL, for messages: `redis://user:***@host:port/db`. */
@@ -231,43 +149,14 @@ export class ClusterConnectionMode {
     return new ClusterConnectionMode(this.#seeds, true);
   }
 
-  /** @internal Creates the ioredis cluster client the backend owns; it connects when asked to. */
-  createClient(settings: ClientSettings): IoredisClient {
-    const first = this.#seeds[0] as Endpoint;
-    const cluster = new Cluster(
-      this.#seeds.map(({ host, port }) => ({ host, port })),
-      {
-        lazyConnect: true,
-        // The runner batches the calls of a tick itself (IoredisScriptRunner's `batch`), more cheaply.
-        enableAutoPipelining: false,
-        scaleReads: this.#readFromReplicas ? 'slave' : 'master',
-        maxRedirections: 16,
-        // ioredis resends a call whose node connection closed under it, even one that already failed for
-        // its caller: an old write could then overwrite a newer one. Fail it instead, as on a single node.
-        retryDelayOnFailover: 0,
-        slotsRefreshTimeout: settings.connectionTimeout,
-        clusterRetryStrategy: reconnectDelay(2),
-        redisOptions: nodeOptions(first, settings),
-      },
-    );
-    cluster.on('+node', (node: Redis) => boundHandshake(node, settings.connectionTimeout));
-    return cluster;
+  /** @internal The seed nodes, for a driver; credentials and TLS come from the first. */
+  get seeds(): readonly Endpoint[] {
+    return this.#seeds;
   }
 
-  /** @internal Connects once to the first seed, as every node connection would, and returns why that failed. */
-  async probeFirstSeed(settings: ClientSettings): Promise<Error | undefined> {
-    const first = this.#seeds[0] as Endpoint;
-    const probe = new Redis({ ...nodeOptions(first, settings), host: first.host, port: first.port, lazyConnect: true, retryStrategy: () => null });
-    let failure: Error | undefined;
-    probe.on('error', (error: Error) => (failure ??= error));
-    try {
-      await settleWithin(probe.connect(), settings.connectionTimeout, 'no connection');
-    } catch (error) {
-      failure ??= error as Error;
-    } finally {
-      probe.disconnect();
-    }
-    return failure === undefined ? undefined : new Error(failure.message);
+  /** @internal Whether reads go to replicas, for a driver. */
+  get replicaReads(): boolean {
+    return this.#readFromReplicas;
   }
 
   /** The redacted seed URLs, for messages. */
@@ -324,19 +213,3 @@ export const ConnectionMode = Object.freeze({
     );
   },
 });
-
-/**
- * `promise`, or a rejection with `${what} within ${timeoutMs} ms` once that time has passed; the timer
- * never outlives the race.
- */
-export async function settleWithin<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

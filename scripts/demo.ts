@@ -1,12 +1,13 @@
 /**
  * `npm start`: a tour of the backend. Uses the Redis at REDIS_URL, or starts an embedded one
- * (redis-memory-server, the system redis-server binary) when REDIS_URL is not set.
+ * (redis-memory-server, the redis-server on the PATH) when REDIS_URL is not set.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { RedisMemoryServer } from 'redis-memory-server';
 
 import { CacheKey, CacheValue, ConnectionMode, ForeignDataError, RedisBackend } from '../src/index.js';
+import { redisServerBinary } from './redis-server-binary.js';
 
 const log = (step: string, detail: unknown = ''): void => {
   console.log(`${step.padEnd(44)} ${typeof detail === 'string' ? detail : JSON.stringify(detail)}`);
@@ -15,7 +16,7 @@ const log = (step: string, detail: unknown = ''): void => {
 let embedded: RedisMemoryServer | undefined;
 let url = process.env.REDIS_URL;
 if (url === undefined) {
-  embedded = await RedisMemoryServer.create({ instance: { args: ['--save', '', '--appendonly', 'no'] } });
+  embedded = await RedisMemoryServer.create({ instance: { args: ['--save', '', '--appendonly', 'no'] }, binary: { systemBinary: redisServerBinary() } });
   url = `redis://${await embedded.getHost()}:${await embedded.getPort()}`;
   log('started an embedded redis-server', url);
 } else {

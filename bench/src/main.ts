@@ -7,13 +7,14 @@
  * then BENCHMARKS.md and bench/throughput.svg (src/report.ts); stops everything it started, also on Ctrl-C.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { Redis } from 'ioredis';
 
+import { redisServerBinary } from '../../scripts/redis-server-binary.js';
 import { CONTENDERS, contenderInfo } from './contenders.js';
 import { importScripts } from './lib.js';
 import { analyzeProfile, type ProfileSummary } from './profile.js';
@@ -43,11 +44,7 @@ snapshotLibrary();
 
 // redis-memory-server downloads a redis-server unless told of one: the environment variable names the one on the
 // PATH to it, here and in the contenders' child processes.
-if (!process.env.REDISMS_SYSTEM_BINARY) {
-  const binary = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server')).find((file) => existsSync(file));
-  if (!binary) throw new Error(`redis-server not found on the PATH (${process.env.PATH ?? ''}): the benchmark starts its own; install Redis 7 or later, or set REDISMS_SYSTEM_BINARY`);
-  process.env.REDISMS_SYSTEM_BINARY = binary;
-}
+process.env.REDISMS_SYSTEM_BINARY = redisServerBinary();
 
 export interface RunResults {
   startedAt: string;

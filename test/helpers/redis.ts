@@ -1,30 +1,12 @@
-import { accessSync, constants, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
 
 import { Redis } from 'ioredis';
 import { RedisMemoryServer } from 'redis-memory-server';
 
-/**
- * The redis-server every helper starts: `REDISMS_SYSTEM_BINARY` if set, else the first `redis-server` on the
- * PATH (looked up once). Throws, naming the PATH, when there is none: redis-memory-server would download one.
- */
-export function redisServerBinary(): string {
-  if (resolvedBinary !== undefined) return resolvedBinary;
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir !== '');
-  const found = process.env.REDISMS_SYSTEM_BINARY || dirs.map((dir) => join(dir, 'redis-server')).find(isExecutable);
-  if (!found) throw new Error(`redis-server not found on the PATH (${dirs.join(delimiter) || 'PATH is empty'}): install Redis 7 or later, or set REDISMS_SYSTEM_BINARY to its redis-server`);
-  return (resolvedBinary = found);
-}
-let resolvedBinary: string | undefined;
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
+import { redisServerBinary } from '../../scripts/redis-server-binary.js';
+
+export { redisServerBinary };
+
 // Servers started by RedisMemoryServer elsewhere in the process (the TLS helper) use the same binary.
 try {
   process.env.REDISMS_SYSTEM_BINARY = redisServerBinary();

@@ -151,7 +151,7 @@ export class IoredisScriptRunner implements ScriptRunner {
   }
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    if (this.#reconnectLimitMs === null || this.#client.status === 'ready') return this.#send(script, keysAndArguments);
+    if (this.#reconnectLimitMs === null || this.#isReady()) return this.#send(script, keysAndArguments);
     return new Promise((resolve, reject) => this.#wait(Date.now() + this.#reconnectLimitMs!, () => resolve(this.#send(script, keysAndArguments)), reject));
   }
 
@@ -161,7 +161,7 @@ export class IoredisScriptRunner implements ScriptRunner {
    * arguments depend on when they are sent, such as a TTL measured from now.
    */
   whenReady(): Promise<void> | undefined {
-    if (this.#reconnectLimitMs === null || this.#client.status === 'ready') return undefined;
+    if (this.#reconnectLimitMs === null || this.#isReady()) return undefined;
     return new Promise((resolve, reject) => this.#wait(Date.now() + this.#reconnectLimitMs!, resolve, reject));
   }
 
@@ -171,6 +171,18 @@ export class IoredisScriptRunner implements ScriptRunner {
     this.#waiting.clear();
     this.#stopListening();
     for (const waiter of waiting) waiter.fail(error);
+  }
+
+  /**
+   * Whether a call sent now would be written to a live connection. A single-node connection being
+   * dropped (a silent one replaced, say) stays 'ready' until its socket has closed, while its socket no
+   * longer takes writes: a call sent then would only be failed by the close, so it waits for the new
+   * connection like the calls after it.
+   */
+  #isReady(): boolean {
+    const client = this.#client;
+    if (client.status !== 'ready') return false;
+    return client.isCluster || socketOf(client as Redis)?.writable === true;
   }
 
   /**
@@ -187,7 +199,7 @@ export class IoredisScriptRunner implements ScriptRunner {
       attempts: 0,
       send: () => {
         clearTimeout(timer);
-        if (this.#client.status !== 'ready') return this.#wait(deadline, ready, fail);
+        if (!this.#isReady()) return this.#wait(deadline, ready, fail);
         try {
           ready();
         } catch (error) {

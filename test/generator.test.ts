@@ -288,7 +288,7 @@ const badFixtures: Record<string, string[]> = {
   ],
   'aliased_call.lua': ['lua/aliased_call.lua:7: redis.call must be called directly'],
   'unknown_command.lua': [
-    'lua/unknown_command.lua:8: unknown command SUNIONSTORE: add it to the key-position table in scripts/lua-header.ts',
+    'lua/unknown_command.lua:8: unknown command SUNIONSTORE: add it to the key-position table in scripts/generator/key-positions.ts',
   ],
   'del_bad_key.lua': [
     "lua/del_bad_key.lua:7: DEL key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: KEYS[1] .. ':lock')",
@@ -408,7 +408,7 @@ test('redis.call keys: what the scanner sees and what it does not', () => {
       "lua/c.lua:13: OBJECT last argument may spread several values into key positions: wrap it in parentheses to keep one (found: t:encoding'x')",
       'lua/c.lua:14: GET key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
       'lua/c.lua:15: DEL key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: KEYS[1]:sub(1, 3))',
-      'lua/c.lua:16: unknown command G\\69T: add it to the key-position table in scripts/lua-header.ts',
+      'lua/c.lua:16: unknown command G\\69T: add it to the key-position table in scripts/generator/key-positions.ts',
       'lua/c.lua:17: redis.call command name must be a string literal so its keys can be checked',
       'lua/c.lua:18: redis.call( has no closing parenthesis',
     ],

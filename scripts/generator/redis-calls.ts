@@ -111,7 +111,7 @@ function checkRedisCall(
   }
   const positions = KEY_POSITIONS.get(command);
   if (positions === undefined) {
-    report(nameArgument!.line, `unknown command ${command}: add it to the key-position table in scripts/lua-header.ts`);
+    report(nameArgument!.line, `unknown command ${command}: add it to the key-position table in scripts/generator/key-positions.ts`);
     return;
   }
   rest.forEach((argument, index) => {

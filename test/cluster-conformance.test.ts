@@ -1,9 +1,11 @@
+// @drivers ioredis node-redis
 /** The conformance suite of the single-node backend, unchanged, against a real 3+3 Redis Cluster. */
 import { Cluster } from 'ioredis';
 
-import { ConnectionMode, RedisBackend } from '../src/index.js';
+import { ConnectionMode } from '../src/index.js';
 import { startCluster } from './helpers/cluster.js';
 import { runConformance } from './helpers/conformance.js';
+import { builder, DRIVER } from './helpers/driver.js';
 import { ExpiryWatcher } from './helpers/expiry.js';
 
 const cluster = await startCluster();
@@ -13,8 +15,8 @@ const watchers = await Promise.all(primaries.map((node) => ExpiryWatcher.start(n
 const admin = new Cluster(cluster.seedUrls.map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) })));
 
 runConformance({
-  title: 'cluster 3+3',
-  builder: () => RedisBackend.builder().connection(ConnectionMode.cluster(cluster.seedUrls)),
+  title: `cluster 3+3, ${DRIVER}`,
+  builder: () => builder().connection(ConnectionMode.cluster(cluster.seedUrls)),
   admin: () => admin,
   awaitExpiry: (key) => Promise.race(watchers.map((watcher) => watcher.expiry(key))),
   async teardown() {

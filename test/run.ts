@@ -3,10 +3,15 @@
  * hide the others), adds up uvu's per-file summaries and ends with the line CI counts:
  * `N passed, M failed`. A file that dies before printing its summary counts as one failure.
  *
- * Usage: `npm test`, or `npm test -- conformance` to run only files whose name contains "conformance".
+ * A file whose first line is `// @drivers ioredis node-redis` runs once per driver listed, with
+ * `TEST_DRIVER` set for it (test/helpers/driver.ts reads it) and the driver in its header. Setting
+ * `TEST_DRIVER` yourself runs such files on that driver only.
+ *
+ * Usage: `npm test`, or `npm test -- conformance` to run only files whose name contains "conformance";
+ * `TEST_DRIVER=node-redis npm test -- conformance` for one driver.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,13 +31,21 @@ interface FileResult {
   crashed: boolean;
 }
 
-function runFile(file: string): Promise<FileResult> {
+/** The drivers `file` runs on: those of its `// @drivers` first line (or `TEST_DRIVER`, if set, among them), else one run as is. */
+function driversOf(file: string): Array<string | undefined> {
+  const listed = /^\/\/ @drivers ((?:[\w-]+ ?)+)$/m.exec(readFileSync(join(testDir, file), 'utf8').split('\n', 1)[0] ?? '')?.[1]?.trim().split(' ');
+  if (listed === undefined) return [undefined];
+  const chosen = process.env.TEST_DRIVER;
+  return chosen === undefined ? listed : listed.filter((driver) => driver === chosen);
+}
+
+function runFile(file: string, driver: string | undefined): Promise<FileResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(testDir, file)], {
       // `--import tsx` resolves from the working directory: the project's, wherever npm test was started.
       cwd: join(testDir, '..'),
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, FORCE_COLOR: '0' },
+      env: { ...process.env, FORCE_COLOR: '0', ...(driver === undefined ? {} : { TEST_DRIVER: driver }) },
     });
     let output = '';
     let lingering: NodeJS.Timeout | undefined;
@@ -68,11 +81,14 @@ function runFile(file: string): Promise<FileResult> {
 let passed = 0;
 let failed = 0;
 for (const file of files) {
-  console.log(`\n# ${file}`);
-  const result = await runFile(file);
-  if (result.crashed) console.log(`${file}: exited without a clean uvu summary (counted as a failure)`);
-  passed += result.passed;
-  failed += result.failed;
+  for (const driver of driversOf(file)) {
+    const name = driver === undefined ? file : `${file} [${driver}]`;
+    console.log(`\n# ${name}`);
+    const result = await runFile(file, driver);
+    if (result.crashed) console.log(`${name}: exited without a clean uvu summary (counted as a failure)`);
+    passed += result.passed;
+    failed += result.failed;
+  }
 }
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exitCode = failed === 0 && files.length > 0 ? 0 : 1;

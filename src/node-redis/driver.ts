@@ -1,32 +1,183 @@
-import type { BackendError, ErrorContext } from '../core/errors.js';
-import type { ScriptArgument, ScriptDefinition } from '../core/scripting.js';
-import type { ConnectionMode } from '../driver/connection-mode.js';
+import { type BackendError, ConfigurationError, type ErrorContext, TimeoutError } from '../core/errors.js';
+import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
+import type { ClusterConnectionMode, ConnectionMode, SingleConnectionMode } from '../driver/connection-mode.js';
 import type { Driver } from '../driver/driver.js';
+import { ConnectFailure } from '../driver/failures.js';
 import type { ClientSettings } from '../driver/settings.js';
+import { settleWithin } from '../driver/settle.js';
+import { createClusterClient, type NodeRedisCluster, type NodeRedisNodeClient } from './clients.js';
+import { ClusterRecovery } from './cluster-recovery.js';
+import { NodeRedisClusterRunner } from './cluster-runner.js';
+import { SingleConnection } from './connection.js';
+import { isConnectionFailure, toBackendError } from './errors.js';
+import { isNodeRedisCluster } from './detect.js';
+import { checkInternals, dropNodeClient } from './internals.js';
+import { NodeRedisRunner } from './runner.js';
+import { SilentConnectionWatch } from './silent-connections.js';
+import { WaitingCalls } from './waiting.js';
 
-/** Placeholder until the node-redis driver lands. */
+/** What a connected driver holds: its runner, and how to let go of what it opened. */
+interface Connected {
+  readonly runner: ScriptRunner & { whenReady?(): Promise<void> | undefined };
+  /** Fails the calls waiting for the connection, closes what the driver opened (bounded). */
+  close(): Promise<void>;
+  readonly watch: SilentConnectionWatch | null;
+  readonly recovery: ClusterRecovery | null;
+}
+
+/**
+ * The backend's connection through node-redis 5 (`@redis/client`): a client or cluster it opens from a
+ * connection mode, or one the application gave it.
+ *
+ * # Caveats
+ * - `.autoPipelining(false)` is refused (see `unsupportedOption`): node-redis always writes the calls of
+ *   one event-loop turn together.
+ * - A client the application gave is used as it is (its offline queue, timeouts and reconnection apply);
+ *   one that is not open yet is connected on the first call. `close()` leaves it open.
+ */
 export class NodeRedisDriver implements Driver {
   readonly name = 'node-redis' as const;
+  readonly #mode: ConnectionMode | null;
+  readonly #settings: ClientSettings | null;
+  readonly #given: NodeRedisNodeClient | NodeRedisCluster | null;
+  /** Set once connected; the hot path reads only this. */
+  #connected: Connected | null = null;
+  #connecting: Promise<Connected> | null = null;
+  #closed = false;
+
+  private constructor(mode: ConnectionMode | null, settings: ClientSettings | null, given: object | null) {
+    this.#mode = mode;
+    this.#settings = settings;
+    this.#given = given as NodeRedisNodeClient | NodeRedisCluster | null;
+  }
+
+  /** A driver that opens its own client for `mode`, on the first call. */
   static open(mode: ConnectionMode, settings: ClientSettings): NodeRedisDriver {
-    void mode;
-    void settings;
-    throw new Error('not yet');
+    return new NodeRedisDriver(mode, settings, null);
   }
+
+  /** A driver over a client or cluster the application owns; its own options apply. */
   static over(client: object): NodeRedisDriver {
-    void client;
-    throw new Error('not yet');
+    return new NodeRedisDriver(null, null, client);
   }
+
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    void script;
-    void keysAndArguments;
-    throw new Error('not yet');
+    const connected = this.#connected;
+    if (connected !== null) return connected.runner.run(script, keysAndArguments);
+    return this.#connect().then((opened) => opened.runner.run(script, keysAndArguments));
   }
+
   whenReady(): Promise<void> | undefined {
-    return undefined;
+    const connected = this.#connected;
+    if (connected !== null) return connected.runner.whenReady?.();
+    return this.#connect().then((opened) => opened.runner.whenReady?.());
   }
+
   toBackendError(error: unknown, context: ErrorContext): BackendError {
-    void context;
-    throw error;
+    const failure = toBackendError(error, context);
+    if (failure instanceof TimeoutError) this.#connected?.watch?.start();
+    else if (isConnectionFailure(error)) this.#connected?.recovery?.start();
+    return failure;
   }
-  async close(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const connected = this.#connected ?? (await this.#connecting?.catch(() => null)) ?? null;
+    this.#connected = null;
+    await connected?.close();
+  }
+
+  /** Opens the connection once for all concurrent callers; a failure is not kept, so the next call retries. */
+  #connect(): Promise<Connected> {
+    if (this.#closed) return Promise.reject(new ConnectFailure('the backend is closed'));
+    return (this.#connecting ??= this.#open().then(
+      (connected) => {
+        if (this.#closed) {
+          void connected.close();
+          throw new ConnectFailure('the backend is closed');
+        }
+        return (this.#connected = connected);
+      },
+      (error: unknown) => {
+        this.#connecting = null;
+        throw error;
+      },
+    ));
+  }
+
+  #open(): Promise<Connected> {
+    if (this.#given !== null) return openGiven(this.#given);
+    const mode = this.#mode as ConnectionMode;
+    const settings = this.#settings as ClientSettings;
+    return mode.kind === 'single' ? openSingle(mode, settings) : openCluster(mode, settings);
+  }
+}
+
+async function openGiven(client: NodeRedisNodeClient | NodeRedisCluster): Promise<Connected> {
+  if (!client.isOpen) await client.connect();
+  if (isNodeRedisCluster(client)) {
+    const cluster = client as NodeRedisCluster;
+    checkInternals(cluster);
+    return { runner: new NodeRedisClusterRunner(cluster, false), close: async () => undefined, watch: null, recovery: null };
+  }
+  const runner = new NodeRedisRunner({ client: client as NodeRedisNodeClient, isReady: true, isEnded: false });
+  return { runner, close: async () => undefined, watch: null, recovery: null };
+}
+
+async function openSingle(mode: SingleConnectionMode, settings: ClientSettings): Promise<Connected> {
+  const connection = new SingleConnection(mode.endpoint, mode.backoffBase, settings);
+  await connection.open(mode.describe());
+  const waiting = new WaitingCalls(settings.responseTimeout ?? settings.connectionTimeout, settings.retries);
+  connection.listen({ ready: () => waiting.sendAll(), reconnecting: () => waiting.countAttempt() });
+  const watch = settings.responseTimeout === null ? null : new SilentConnectionWatch(settings.responseTimeout, () => connection.replace());
+  const runner = new NodeRedisRunner(connection, {
+    waiting,
+    ...(watch === null ? {} : { responseTimeout: { ms: settings.responseTimeout as number, watch } }),
+  });
+  return {
+    runner,
+    watch,
+    recovery: null,
+    async close() {
+      watch?.stop();
+      waiting.abandon(new ConnectFailure('the backend is closed; nothing was sent'));
+      await connection.close();
+    },
+  };
+}
+
+async function openCluster(mode: ClusterConnectionMode, settings: ClientSettings): Promise<Connected> {
+  const cluster = createClusterClient(mode, settings);
+  let lastError: unknown;
+  // Without a listener node-redis throws its connection errors; keep the latest for the message.
+  cluster.on('error', (error: unknown) => (lastError = error));
+  cluster.on('node-error', () => undefined);
+  try {
+    await settleWithin(cluster.connect(), settings.connectionTimeout, 'no connection');
+    checkInternals(cluster);
+  } catch (error) {
+    if (cluster.isOpen) cluster.destroy();
+    if (!(error instanceof Error) || error instanceof ConfigurationError) throw error;
+    const detail = lastError instanceof Error ? `${error.message} (${lastError.message})` : error.message;
+    throw ConnectFailure.describe(detail, mode.describe(), settings.connectionTimeout);
+  }
+  const drop = (client: NodeRedisNodeClient): void => {
+    const node = [...cluster.masters, ...cluster.replicas].find((candidate) => candidate.client === client);
+    if (node !== undefined) dropNodeClient(node);
+  };
+  const watch = settings.responseTimeout === null ? null : new SilentConnectionWatch(settings.responseTimeout, drop);
+  const runner = new NodeRedisClusterRunner(cluster, mode.replicaReads, watch === null ? undefined : { ms: settings.responseTimeout as number, watch });
+  return {
+    runner,
+    watch,
+    recovery: new ClusterRecovery(cluster),
+    async close() {
+      watch?.stop();
+      try {
+        await settleWithin(cluster.close(), settings.connectionTimeout, 'no reply');
+      } catch {
+        if (cluster.isOpen) cluster.destroy();
+      }
+    },
+  };
 }

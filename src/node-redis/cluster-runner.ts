@@ -1,0 +1,73 @@
+/**
+ * Runs scripts on a node-redis cluster client: the one the backend opened, or one the application gave.
+ *
+ * @module
+ */
+import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
+import { BUFFER_REPLIES, type NodeRedisCluster, type NodeRedisNodeClient } from './clients.js';
+import { scriptCommand, sendScript, withinTimeout } from './commands.js';
+import { executeOnKeyNode, slotOf, type NodeCall } from './internals.js';
+import type { SilentConnectionWatch } from './silent-connections.js';
+
+// Errors of a call that did not run on a replica, so sending it to the primary is safe: a redirection or
+// refusal of the node, or a replica connection that is down.
+function wasNotRun(error: unknown): boolean {
+  return error instanceof Error && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) |^The client is (offline|closed)$/.test(error.message);
+}
+
+/**
+ * Runs scripts on the node that owns the key, with EVALSHA; with `replicaReads`, read-only scripts go to
+ * the key's replicas in turn, with EVALSHA_RO. `NOSCRIPT` is answered with EVAL or EVAL_RO of the same
+ * call on the same node. node-redis follows MOVED and ASK (with ASKING) itself.
+ *
+ * # Caveats
+ * A read a replica could not run (MOVED during a slot migration, its connection down) is sent to the
+ * primary instead. node-redis' own `useReplicas` routing would spread reads over the primary too.
+ */
+export class NodeRedisClusterRunner implements ScriptRunner {
+  readonly #cluster: NodeRedisCluster;
+  readonly #replicaReads: boolean;
+  readonly #timeoutMs: number | null;
+  readonly #watch: SilentConnectionWatch | null;
+  // Not frozen: node-redis writes the slot number into the options of every cluster call.
+  readonly #options = { ...BUFFER_REPLIES };
+  #nextReplica = 0;
+
+  constructor(cluster: NodeRedisCluster, replicaReads: boolean, responseTimeout?: { readonly ms: number; readonly watch: SilentConnectionWatch }) {
+    this.#cluster = cluster;
+    this.#replicaReads = replicaReads;
+    this.#timeoutMs = responseTimeout?.ms ?? null;
+    this.#watch = responseTimeout?.watch ?? null;
+  }
+
+  run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
+    const onReplica = script.readOnly && this.#replicaReads;
+    const args = scriptCommand(onReplica ? 'EVALSHA_RO' : 'EVALSHA', script, keysAndArguments);
+    const firstKey = keysAndArguments[0] as string | Buffer;
+    const reply = onReplica ? this.#onReplica(firstKey, args, script) : this.#onPrimary(firstKey, args, script);
+    return this.#timeoutMs === null ? reply : withinTimeout(reply, this.#timeoutMs);
+  }
+
+  #onPrimary(firstKey: string | Buffer, args: Array<string | Buffer>, script: ScriptDefinition): Promise<unknown> {
+    const call: NodeCall = (client, options) => this.#sendOn(client, args, script, options);
+    return executeOnKeyNode(this.#cluster, firstKey, false, this.#options, call);
+  }
+
+  async #onReplica(firstKey: string | Buffer, args: Array<string | Buffer>, script: ScriptDefinition): Promise<unknown> {
+    const replicas = this.#cluster.slots[slotOf(firstKey)]?.replicas;
+    if (replicas === undefined || replicas.length === 0) return this.#onPrimary(firstKey, args, script);
+    const replica = replicas[this.#nextReplica++ % replicas.length] as (typeof replicas)[number];
+    try {
+      return await this.#sendOn(await this.#cluster.nodeClient(replica), args, script, this.#options);
+    } catch (error) {
+      if (!wasNotRun(error)) throw error;
+      return this.#onPrimary(firstKey, args, script);
+    }
+  }
+
+  #sendOn(client: NodeRedisNodeClient, args: Array<string | Buffer>, script: ScriptDefinition, options: object): Promise<unknown> {
+    const reply = sendScript(client, args, script, options);
+    this.#watch?.sent(client, reply);
+    return reply;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The script commands node-redis sends, with the recovery from `NOSCRIPT` and the response timeout
+ * every runner applies.
+ *
+ * @module
+ */
+import type { ScriptArgument, ScriptDefinition } from '../core/scripting.js';
+import type { NodeRedisNodeClient } from './clients.js';
+
+/** What a call that got no reply within the response timeout rejects with. */
+export class ResponseTimeout extends Error {
+  constructor() {
+    super('no reply within the response timeout');
+  }
+}
+
+/** `[command, shaOrSource, numberOfKeys, ...keysAndArguments]`, numbers in decimal: node-redis sends strings and Buffers only. */
+export function scriptCommand(command: string, script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Array<string | Buffer> {
+  const length = keysAndArguments.length;
+  const args = new Array<string | Buffer>(length + 3);
+  args[0] = command;
+  args[1] = script.sha1;
+  args[2] = String(script.numberOfKeys);
+  for (let index = 0; index < length; index++) {
+    const argument = keysAndArguments[index] as ScriptArgument;
+    args[index + 3] = typeof argument === 'number' ? String(argument) : argument;
+  }
+  return args;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/**
+ * Sends `args` (an EVALSHA or EVALSHA_RO of `script`) on `client`; a `NOSCRIPT` reply is answered with
+ * EVAL or EVAL_RO of the same call on the same client, which caches the script on that server.
+ */
+export function sendScript(client: NodeRedisNodeClient, args: Array<string | Buffer>, script: ScriptDefinition, options: object): Promise<unknown> {
+  return client.sendCommand(args, options).catch((error: unknown) => {
+    if (!isNoScript(error)) throw error;
+    args[0] = args[0] === 'EVALSHA_RO' ? 'EVAL_RO' : 'EVAL';
+    args[1] = script.source;
+    return client.sendCommand(args, options);
+  });
+}
+
+/** `reply`, or a {@link ResponseTimeout} rejection once `timeoutMs` passed without it. */
+export function withinTimeout(reply: Promise<unknown>, timeoutMs: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new ResponseTimeout()), timeoutMs);
+    reply.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

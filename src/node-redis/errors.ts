@@ -1,0 +1,28 @@
+/**
+ * What node-redis' failures mean, in the backend's typed errors.
+ *
+ * @module
+ */
+import { ErrorReply } from '@redis/client';
+
+import { BackendError, type ErrorContext } from '../core/errors.js';
+import { ConnectFailure, connectionFailure, lostConnectionFailure, replyFailure, timeoutFailure } from '../driver/failures.js';
+import { ResponseTimeout } from './commands.js';
+
+/**
+ * Maps whatever a node-redis call threw to the matching typed error, naming `context`. Runs only on
+ * failures. node-redis' errors carry no command arguments, so none holds a password.
+ */
+export function toBackendError(error: unknown, context: ErrorContext): BackendError {
+  if (error instanceof BackendError) return error;
+  if (error instanceof ConnectFailure) return connectionFailure(error, context);
+  if (error instanceof ResponseTimeout) return timeoutFailure(context, error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof ErrorReply) return replyFailure(message, context, error);
+  return lostConnectionFailure(message, context, error);
+}
+
+/** Whether a failure means a connection was lost or is not there: on a cluster, the slot map may be stale. */
+export function isConnectionFailure(error: unknown): boolean {
+  return !(error instanceof ErrorReply || error instanceof ResponseTimeout || error instanceof BackendError);
+}

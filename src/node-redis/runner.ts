@@ -1,0 +1,76 @@
+/**
+ * Runs scripts on one node-redis client: the single-node connection the backend opened, or a client
+ * the application gave.
+ *
+ * @module
+ */
+import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
+import { BUFFER_REPLIES, type NodeRedisNodeClient } from './clients.js';
+import { scriptCommand, sendScript, withinTimeout } from './commands.js';
+import type { SilentConnectionWatch } from './silent-connections.js';
+import type { WaitingCalls } from './waiting.js';
+
+/** Where a runner sends: the current client, and whether it takes calls now. */
+export interface ClientSource {
+  readonly client: NodeRedisNodeClient;
+  readonly isReady: boolean;
+  /** Closed, or gave up reconnecting: a call would never be sent. */
+  readonly isEnded: boolean;
+}
+
+/** How a {@link NodeRedisRunner} sends; absent parts are off (a client the application gave). */
+export interface RunnerOptions {
+  /** Holds the calls made while the connection is not ready. Absent: node-redis' own behaviour. */
+  readonly waiting?: WaitingCalls;
+  readonly responseTimeout?: { readonly ms: number; readonly watch: SilentConnectionWatch };
+}
+
+/**
+ * Runs scripts with EVALSHA, or EVALSHA_RO for read-only scripts; `NOSCRIPT` is answered with EVAL or
+ * EVAL_RO of the same call on the same connection. node-redis writes the calls of one event-loop turn
+ * together (in its check phase), so calls issued in the same tick share socket writes.
+ *
+ * # Examples
+ * ```ts
+ * const runner = new NodeRedisRunner({ client, isReady: true, isEnded: false });
+ * const reply = await read(runner, 'some-key');
+ * ```
+ */
+export class NodeRedisRunner implements ScriptRunner {
+  readonly #source: ClientSource;
+  readonly #waiting: WaitingCalls | null;
+  readonly #timeoutMs: number | null;
+  readonly #watch: SilentConnectionWatch | null;
+  readonly #isReady = (): boolean => this.#source.isReady;
+
+  constructor(source: ClientSource, options: RunnerOptions = {}) {
+    this.#source = source;
+    this.#waiting = options.waiting ?? null;
+    this.#timeoutMs = options.responseTimeout?.ms ?? null;
+    this.#watch = options.responseTimeout?.watch ?? null;
+  }
+
+  run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
+    if (this.#waiting === null || this.#source.isReady) return this.#send(script, keysAndArguments);
+    return new Promise((resolve, reject) => this.#wait(() => resolve(this.#send(script, keysAndArguments)), reject));
+  }
+
+  /** `undefined` when a call made now would be sent at once; else a promise that settles when it would be, or would not. */
+  whenReady(): Promise<void> | undefined {
+    if (this.#waiting === null || this.#source.isReady) return undefined;
+    return new Promise((resolve, reject) => this.#wait(resolve, reject));
+  }
+
+  #wait(ready: () => void, fail: (error: Error) => void): void {
+    if (this.#source.isEnded) return fail(new Error('the connection is closed; nothing was sent'));
+    (this.#waiting as WaitingCalls).add(this.#isReady, ready, fail);
+  }
+
+  #send(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
+    const client = this.#source.client;
+    const reply = sendScript(client, scriptCommand(script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script, keysAndArguments), script, BUFFER_REPLIES);
+    if (this.#timeoutMs === null) return reply;
+    (this.#watch as SilentConnectionWatch).sent(client, reply);
+    return withinTimeout(reply, this.#timeoutMs);
+  }
+}

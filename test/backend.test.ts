@@ -1,3 +1,4 @@
+// @drivers ioredis node-redis
 /** Connection life cycle, credentials and errors of the backend, against real redis-server processes. */
 import { createServer, type Socket } from 'node:net';
 
@@ -12,8 +13,8 @@ import {
   ConnectionError,
   ConnectionMode,
   InvalidValueError,
-  RedisBackend,
 } from '../src/index.js';
+import { builder, singleClient } from './helpers/driver.js';
 import { freePort, infoField, startRedis, type RedisUnderTest } from './helpers/redis.js';
 import { rejection } from './helpers/settle.js';
 
@@ -34,7 +35,7 @@ const key = (name: string): CacheKey => new CacheKey('backend-test', 1, [{ key: 
 
 test('build() does not connect; the first operations open one connection, shared by all', async () => {
   const before = await infoField(redis.admin, 'clients', 'connected_clients');
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).build();
+  const backend = builder().connection(ConnectionMode.single(redis.url)).build();
   assert.is(await infoField(redis.admin, 'clients', 'connected_clients'), before);
   await Promise.all(Array.from({ length: 200 }, (_, i) => backend.set(key(`lazy-${i}`), new CacheValue(i))));
   assert.is(await infoField(redis.admin, 'clients', 'connected_clients'), before + 1);
@@ -44,7 +45,7 @@ test('build() does not connect; the first operations open one connection, shared
 
 test('an unreachable server rejects with ConnectionError, fast, and the next operation retries', async () => {
   const port = await freePort();
-  const backend = RedisBackend.builder()
+  const backend = builder()
     .connection(ConnectionMode.single(`redis://:${PASSWORD}@127.0.0.1:${port}`))
     .connectionTimeout(1_000)
     .build();
@@ -73,7 +74,7 @@ test('a server that accepts but never answers fails within the connection timeou
   const silent = createServer((socket) => sockets.push(socket));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const { port } = silent.address() as { port: number };
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(`redis://127.0.0.1:${port}`)).connectionTimeout(300).build();
+  const backend = builder().connection(ConnectionMode.single(`redis://127.0.0.1:${port}`)).connectionTimeout(300).build();
   const started = Date.now();
   const error = await rejection(backend.read(key('silent')));
   const elapsed = Date.now() - started;
@@ -86,24 +87,24 @@ test('a server that accepts but never answers fails within the connection timeou
 });
 
 test('credentials: from the URL or the builder; a wrong password is an AuthenticationError without it', async () => {
-  const fromUrl = RedisBackend.builder().connection(ConnectionMode.single(`redis://:${PASSWORD}@${secured.host}:${secured.port}`)).build();
+  const fromUrl = builder().connection(ConnectionMode.single(`redis://:${PASSWORD}@${secured.host}:${secured.port}`)).build();
   await fromUrl.set(key('auth'), new CacheValue('ok'));
-  const fromBuilder = RedisBackend.builder().connection(ConnectionMode.single(secured.url)).password(PASSWORD).build();
+  const fromBuilder = builder().connection(ConnectionMode.single(secured.url)).password(PASSWORD).build();
   assert.is((await fromBuilder.get<string>(key('auth')))?.data, 'ok');
 
-  const wrong = RedisBackend.builder().connection(ConnectionMode.single(secured.url)).password('wrong-secret-xyz').build();
+  const wrong = builder().connection(ConnectionMode.single(secured.url)).password('wrong-secret-xyz').build();
   const error = await rejection(wrong.get(key('auth')));
   assert.instance(error, AuthenticationError);
   assert.ok(error instanceof ConnectionError, 'an AuthenticationError is a ConnectionError');
   assert.not.match(error.message, 'wrong-secret-xyz');
   assert.not.match(String(error.cause), 'wrong-secret-xyz');
-  const none = RedisBackend.builder().connection(ConnectionMode.single(secured.url)).build();
+  const none = builder().connection(ConnectionMode.single(secured.url)).build();
   assert.instance(await rejection(none.get(key('auth'))), AuthenticationError);
   await Promise.all([fromUrl.close(), fromBuilder.close(), wrong.close(), none.close()]);
 });
 
 test('the database number in the URL is used', async () => {
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(`${redis.url}/3`)).build();
+  const backend = builder().connection(ConnectionMode.single(`${redis.url}/3`)).build();
   await backend.set(key('db3'), new CacheValue('in db 3'));
   const db3 = new Redis({ host: redis.host, port: redis.port, db: 3 });
   assert.is(await db3.exists(String(key('db3'))), 1);
@@ -113,17 +114,17 @@ test('the database number in the URL is used', async () => {
 });
 
 test('a client given to the builder is used as is and left open by close()', async () => {
-  const client = new Redis({ host: redis.host, port: redis.port });
-  const backend = RedisBackend.builder().client(client).build();
+  const given = await singleClient(redis);
+  const backend = builder().client(given.client).build();
   await backend.set(key('given'), new CacheValue('mine'));
   await backend.close();
-  assert.is(client.status, 'ready');
-  assert.is(await client.exists(String(key('given'))), 1);
-  client.disconnect();
+  assert.ok(given.isOpen(), 'still open');
+  assert.is(await redis.admin.exists(String(key('given'))), 1);
+  await given.close();
 });
 
 test('after close(), operations reject with ConnectionError; close() twice is fine', async () => {
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).build();
+  const backend = builder().connection(ConnectionMode.single(redis.url)).build();
   await backend.set(key('closing'), new CacheValue(1));
   await backend.close();
   await backend.close();
@@ -135,7 +136,7 @@ test('after close(), operations reject with ConnectionError; close() twice is fi
 test('await using closes the backend', async () => {
   const before = await infoField(redis.admin, 'clients', 'connected_clients');
   {
-    await using backend = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).build();
+    await using backend = builder().connection(ConnectionMode.single(redis.url)).build();
     await backend.set(key('using'), new CacheValue(1));
     assert.is(await infoField(redis.admin, 'clients', 'connected_clients'), before + 1);
   }
@@ -143,7 +144,7 @@ test('await using closes the backend', async () => {
 });
 
 test('invalid dates and non-Buffer data are refused before anything is sent', async () => {
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).build();
+  const backend = builder().connection(ConnectionMode.single(redis.url)).build();
   await backend.set(key('dates'), new CacheValue('kept'));
   for (const value of [
     new CacheValue('x', new Date(Number.NaN)),

@@ -1,3 +1,4 @@
+// @drivers ioredis node-redis
 /**
  * Failovers on a real 3+3 Redis Cluster while a stream of reads and writes runs: a manual CLUSTER FAILOVER,
  * and a primary's process killed. Failures during the switch are counted and reported; once the cluster is
@@ -7,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { CacheKey, CacheValue, ConnectionError, ConnectionMode, RedisBackend } from '../src/index.js';
+import { builder } from './helpers/driver.js';
 import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from './helpers/cluster.js';
 
 const WORKERS = 16;
@@ -110,7 +112,7 @@ function scenario(title: string, failover: (cluster: ClusterUnderTest, primary: 
   });
 
   test('the stream resumes on the promoted replica; nothing fails once stable, nothing acknowledged is lost', async () => {
-    const backend = RedisBackend.builder().connection(ConnectionMode.cluster(cluster.seedUrls)).build();
+    const backend = builder().connection(ConnectionMode.cluster(cluster.seedUrls)).build();
     const stream = new Stream(backend, title);
     stream.start();
     await stream.more(2_000);

@@ -1,3 +1,4 @@
+// @drivers ioredis node-redis
 /**
  * Property-based test (issue 4): random sequences of write/set, read/get, remove/delete, direct inspections
  * and real waits, checked against an in-memory model (see test/helpers/model.ts for its rules), on a single
@@ -11,7 +12,8 @@
 import { Cluster } from 'ioredis';
 import { suite } from 'uvu';
 
-import { CacheKeyFormat, ConnectionMode, RedisBackend, type RedisBackendBuilder } from '../src/index.js';
+import { CacheKeyFormat, ConnectionMode, type RedisBackendBuilder } from '../src/index.js';
+import { builder } from './helpers/driver.js';
 import { startCluster, type ClusterUnderTest } from './helpers/cluster.js';
 import { ReadCmd, WriteCmd, runCommands, runModelProperty, type ModelTarget } from './helpers/model.js';
 import { startRedis, type RedisUnderTest } from './helpers/redis.js';
@@ -90,7 +92,7 @@ let singleTarget: ModelTarget | undefined;
 single.before(async () => {
   redis = await startRedis();
   const url = redis.url;
-  singleTarget = { name: 'single', backends: backendsFor(() => RedisBackend.builder().connection(ConnectionMode.single(url))), admin: redis.admin };
+  singleTarget = { name: 'single', backends: backendsFor(() => builder().connection(ConnectionMode.single(url))), admin: redis.admin };
 });
 
 single.after(async () => {
@@ -120,7 +122,7 @@ clustered.before(async () => {
   const seeds = cluster.seedUrls;
   clusterAdmin = new Cluster(seeds.map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) })));
   clusterAdmin.on('error', () => undefined);
-  clusterTarget = { name: 'cluster', backends: backendsFor(() => RedisBackend.builder().connection(ConnectionMode.cluster(seeds))), admin: clusterAdmin };
+  clusterTarget = { name: 'cluster', backends: backendsFor(() => builder().connection(ConnectionMode.cluster(seeds))), admin: clusterAdmin };
 });
 
 clustered.after(async () => {

@@ -18,11 +18,18 @@ export function toBackendError(error: unknown, context: ErrorContext): BackendEr
   if (error instanceof ConnectFailure) return connectionFailure(error, context);
   if (error instanceof ResponseTimeout) return timeoutFailure(context, error);
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof ErrorReply) return replyFailure(message, context, error);
+  if (error instanceof ErrorReply && !isClusterDown(error)) return replyFailure(message, context, error);
   return lostConnectionFailure(message, context, error);
+}
+
+// A cluster that lost a primary answers CLUSTERDOWN until a replica takes over: the call did not run, for
+// want of a node, as when a connection is down (ioredis' driver reports it as a ConnectionError too).
+function isClusterDown(error: ErrorReply): boolean {
+  return error.message.startsWith('CLUSTERDOWN ');
 }
 
 /** Whether a failure means a connection was lost or is not there: on a cluster, the slot map may be stale. */
 export function isConnectionFailure(error: unknown): boolean {
-  return !(error instanceof ErrorReply || error instanceof ResponseTimeout || error instanceof BackendError);
+  if (error instanceof ErrorReply) return isClusterDown(error);
+  return !(error instanceof ResponseTimeout || error instanceof BackendError);
 }

@@ -25,40 +25,59 @@ export const writeScript: ScriptDefinition = {
 ---@include entry_state
 ---@return 0 | 1
 -- lua/include/entry_state.lua
---- What KEYS[1] holds, checked before a script changes it: 1 for a cache entry (a hash with field d),
---- 0 for nothing, or an error reply to return as is: FOREIGN_DATA for anything else (another Redis
---- type, or a hash without field d), which the script must leave untouched.
-local function entry_state()
-  -- HEXISTS on another type is an error, which pcall catches so the reply can say what is there.
-  local present = redis.pcall('HEXISTS', KEYS[1], 'd')
-  if type(present) == 'table' then
-    if string.sub(present.err, 1, 9) ~= 'WRONGTYPE' then
-      return present
+--- What KEYS[1] holds, checked before a script changes it: a cache entry (a hash with field d), nothing,
+--- or an error reply to return as is: FOREIGN_DATA for anything else (another Redis type, or a hash
+--- without field d), which the script must leave untouched.
+--- entry_state() replies 1 for an entry and 0 for nothing: one call for an entry (HEXISTS), two for nothing.
+--- entry_state(true) replies the entry's number of fields (1 or more) and 0 for nothing: one call for
+--- nothing (HLEN), two for an entry; for a script that must know whether the entry has fields to drop.
+local function entry_state(count_fields)
+  -- Either command on another type is an error, which pcall catches so the reply can say what is there.
+  local state
+  if count_fields then
+    state = redis.pcall('HLEN', KEYS[1])
+  else
+    state = redis.pcall('HEXISTS', KEYS[1], 'd')
+  end
+  if type(state) == 'table' then
+    if string.sub(state.err, 1, 9) ~= 'WRONGTYPE' then
+      return state
     end
     return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
   end
-  if present == 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+  -- A hash has at least one field, so HLEN 0 is no key; HEXISTS 0 is no key or a hash without d.
+  local foreign
+  if count_fields then
+    foreign = state > 0 and redis.call('HEXISTS', KEYS[1], 'd') == 0
+  else
+    foreign = state == 0 and redis.call('EXISTS', KEYS[1]) == 1
+  end
+  if foreign then
     return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
   end
-  return present
+  return state
 end
 
 local stale, ttl = ARGV[2], ARGV[3]
-if stale ~= '' and not string.match(stale, '^%-?%d+$') then
+-- string.find rather than string.match: it makes no copy of what it matched.
+if stale ~= '' and not string.find(stale, '^%-?%d+$') then
   return redis.error_reply('BAD_ARGUMENT stale must be an integer (epoch milliseconds), got ' .. stale)
 end
 -- PEXPIRE refuses what overflows once added to the clock; refusing it here keeps the write all or nothing.
-if ttl ~= '' and not (string.match(ttl, '^%-?%d+$') and tonumber(ttl) <= 9007199254740991) then
+local ms = ttl ~= '' and string.find(ttl, '^%-?%d+$') and tonumber(ttl)
+if ttl ~= '' and not (ms and ms <= 9007199254740991) then
   return redis.error_reply('BAD_ARGUMENT ttl must be an integer number of milliseconds up to 2^53-1, got ' .. ttl)
 end
 
-local present = entry_state()
-if type(present) == 'table' then
-  return present
+-- The number of fields of the entry (0: no key): with HSET's count of new fields, it tells whether
+-- anything but d and s is there, so a common write makes no call to find fields to drop.
+local count = entry_state(true)
+if type(count) == 'table' then
+  return count
 end
 
-if ttl ~= '' and tonumber(ttl) <= 0 then
-  if present == 1 then
+if ms and ms <= 0 then
+  if count > 0 then
     redis.call('DEL', KEYS[1])
   end
   return 0
@@ -66,32 +85,33 @@ end
 
 -- Overwrite in place rather than DEL + HSET: in a slot that is being migrated, Redis Cluster refuses a
 -- script that recreates a key it has just deleted, which would leave the old entry gone and the new unwritten.
-if present == 1 then
-  -- Nothing but field d may survive: an old s this write does not set, and fields that neither this
-  -- backend nor hitbox writes. HLEN tells in one call whether there is anything to drop.
-  local count = redis.call('HLEN', KEYS[1])
-  if count > 1 and not (count == 2 and stale ~= '' and redis.call('HEXISTS', KEYS[1], 's') == 1) then
-    for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-      if field ~= 'd' then
-        redis.call('HDEL', KEYS[1], field)
-      end
-    end
-  end
-end
+-- Nothing but d (and s when given) may survive: an old s this write does not set, and fields that neither
+-- this backend nor hitbox writes. What HDEL and HSET reply, with the count, tells whether there are any.
+local extra
 if stale == '' then
+  -- The entry has d, so dropping s never deletes the key.
+  extra = count > 1 and count - redis.call('HDEL', KEYS[1], 's') > 1
   redis.call('HSET', KEYS[1], 'd', ARGV[1])
 else
-  redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', stale)
+  -- HSET replies how many fields it added: s or nothing to an entry (it has d), d and s to no key.
+  extra = count + redis.call('HSET', KEYS[1], 'd', ARGV[1], 's', stale) > 2
+end
+if extra then
+  for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if field ~= 'd' and field ~= 's' then
+      redis.call('HDEL', KEYS[1], field)
+    end
+  end
 end
 
 if ttl ~= '' then
   redis.call('PEXPIRE', KEYS[1], ttl)
-elseif present == 1 then
+elseif count > 0 then
   redis.call('PERSIST', KEYS[1])
 end
 return 1
 `,
-  sha1: 'e329bee46752c7528135c6645b76e7d964f99f25',
+  sha1: 'bcfe07c3b401e18b4d4e0519733683e87cc2aa38',
   numberOfKeys: 1,
   readOnly: false,
 };

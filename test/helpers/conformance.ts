@@ -227,6 +227,87 @@ export function runConformance(target: ConformanceTarget): void {
       assert.equal(await admin.hgetall(redisKey(hashKey)), { other: 'x' });
     });
 
+    test(`${combo.name}: an overwrite of any shape leaves exactly the new fields, values and TTL`, async () => {
+      const b = backend();
+      const admin = target.admin();
+      // What an earlier entry may hold: d, maybe s, maybe fields no backend writes, maybe a TTL.
+      const olds: ({ fields: Record<string, string>; ttl: boolean } | null)[] = [null];
+      for (const extra of [[], ['x'], ['x', 'y', 'z']]) {
+        for (const stale of [false, true]) {
+          for (const ttl of [false, true]) {
+            const fields: Record<string, string> = { d: 'old data' };
+            if (stale) fields.s = '1000';
+            for (const name of extra) fields[name] = 'old';
+            olds.push({ fields, ttl });
+          }
+        }
+      }
+      for (const old of olds) {
+        for (const withStale of [false, true]) {
+          for (const withExpire of [false, true]) {
+            const key = freshKey();
+            const at = redisKey(key);
+            const shape = `${JSON.stringify(old)} <- stale ${withStale}, expire ${withExpire}`;
+            if (old) {
+              await admin.hset(at, old.fields);
+              if (old.ttl) await admin.pexpire(at, 90_000);
+            }
+            const now = Date.now();
+            const stale = withStale ? new Date(now + 5_000) : null;
+            await b.set(key, new CacheValue(shape, withExpire ? new Date(now + 30_000) : null, stale));
+            assert.equal((await admin.hkeys(at)).sort(), withStale ? ['d', 's'] : ['d'], shape);
+            const got = await b.get<string>(key);
+            assert.is(got?.data, shape, shape);
+            assert.is(got?.stale?.getTime() ?? null, stale?.getTime() ?? null, shape);
+            const pttl = await admin.pttl(at);
+            if (withExpire) assert.ok(pttl > 29_000 && pttl <= 30_000, `${shape}: PTTL ${pttl}`);
+            else assert.is(pttl, -1, shape);
+          }
+        }
+      }
+    });
+
+    test(`${combo.name}: foreign data is refused untouched by every kind of write, one that removes included`, async () => {
+      const b = backend();
+      const admin = target.admin();
+      const foreign: [string, (at: string | Buffer) => Promise<unknown>][] = [
+        ['hash without field d', (at) => admin.hset(at, { s: '1000' })],
+        ['hash without field d', (at) => admin.hset(at, { s: '1000', x: 'y' })],
+        ['hash without field d', (at) => admin.hset(at, Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`f${i}`, 'v'])))],
+        ['string', (at) => admin.set(at, 'text')],
+        ['set', (at) => admin.sadd(at, 'd', 's')],
+        ['zset', (at) => admin.zadd(at, 1, 'd')],
+      ];
+      for (const [holds, create] of foreign) {
+        for (const ttl of [false, true]) {
+          const key = freshKey();
+          const at = redisKey(key);
+          await create(at);
+          if (ttl) await admin.pexpire(at, 90_000);
+          const before = { dump: await admin.dumpBuffer(at), expireAt: await admin.pexpiretime(at) };
+          const now = Date.now();
+          const writes = [
+            new CacheValue('x'),
+            new CacheValue('x', null, new Date(now + 5_000)),
+            new CacheValue('x', new Date(now + 30_000)),
+            new CacheValue('x', new Date(now + 30_000), new Date(now + 5_000)),
+            new CacheValue('x', new Date(now - 1)),
+            new CacheValue('x', new Date(now - 1), new Date(now - 2)),
+          ];
+          for (const attempt of [...writes.map((value) => () => b.set(key, value)), () => b.remove(key)]) {
+            const error = await attempt().then(
+              () => null,
+              (e: unknown) => e,
+            );
+            assert.instance(error, ForeignDataError, `${holds}: ${String(error)}`);
+            assert.ok((error as Error).message.includes(holds === 'hash without field d' ? 'a hash without field d' : `a ${holds}, not a cache entry`), (error as Error).message);
+          }
+          assert.ok((await admin.dumpBuffer(at)).equals(before.dump), `${holds}: changed`);
+          assert.is(await admin.pexpiretime(at), before.expireAt, holds);
+        }
+      }
+    });
+
     test(`${combo.name}: hundreds of concurrent callers share one backend`, async () => {
       const b = backend();
       const keys = Array.from({ length: 300 }, (_, i) => freshKey([{ key: 'i', value: String(i) }]));

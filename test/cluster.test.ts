@@ -37,6 +37,12 @@ async function calls(node: ClusterNodeUnderTest): Promise<Record<string, number>
   return Object.fromEntries([...info.matchAll(/^cmdstat_([a-z_]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
 }
 
+/** How many MOVED replies the node has sent (INFO errorstats). */
+async function movedReplies(node: ClusterNodeUnderTest): Promise<number> {
+  const info = await node.admin.info('errorstats');
+  return Number(/^errorstat_MOVED:count=(\d+)/m.exec(info)?.[1] ?? 0);
+}
+
 async function resetStats(): Promise<void> {
   await Promise.all(cluster.nodes.map((node) => node.admin.config('RESETSTAT')));
 }
@@ -110,9 +116,22 @@ test('a custom key format producing binary (non-UTF-8) keys is routed correctly'
   const binary = { name: 'binary', encode: (k: CacheKey) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(String(k))]) };
   const backend = builder().keyFormat(binary).build();
   const keys = Array.from({ length: 300 }, (_, i) => key('binary', i));
+  // A call sent to the wrong node still succeeds (it follows the MOVED reply): only the nodes' count of
+  // MOVED replies shows misrouting.
+  const primaries = await cluster.primaries();
+  assert.is(primaries.length, 3);
+  const movedBefore = await Promise.all(primaries.map(movedReplies));
   await Promise.all(keys.map((k, i) => backend.set(k, new CacheValue(i))));
   const values = await Promise.all(keys.map((k) => backend.get<number>(k)));
   values.forEach((value, i) => assert.is(value?.data, i));
+  const removed = await Promise.all(keys.map((k) => backend.remove(k)));
+  assert.ok(removed.every((status) => status.kind === 'deleted'));
+  const movedAfter = await Promise.all(primaries.map(movedReplies));
+  assert.equal(
+    movedAfter.map((count, i) => count - (movedBefore[i] as number)),
+    [0, 0, 0],
+    `MOVED replies per primary (${primaries.map((node) => node.port).join(', ')}) during the test`,
+  );
   await backend.close();
 });
 

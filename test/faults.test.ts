@@ -128,6 +128,8 @@ test('a slow server (DEBUG SLEEP, CLIENT PAUSE): TimeoutError after the response
     assert.is(read.error, null);
     const write = await timed(backend.set(key('slow'), new CacheValue('during')));
     assert.instance(write.error, TimeoutError);
+    // The held write waited out the whole response timeout before it was given up, no less.
+    assert.ok(write.ms >= 140 && write.ms < 400, `write rejected after ${write.ms} ms (response timeout 150 ms)`);
   } finally {
     await redis.admin.client('UNPAUSE');
   }
@@ -147,7 +149,8 @@ test('through a fault proxy: delays, a blackhole and a cut mid-reply', async () 
   proxy.mode = { kind: 'delay', ms: 400 };
   const delayed = await timed(backend.get(key('proxy')));
   assert.instance(delayed.error, TimeoutError);
-  assert.ok(delayed.ms < 400, `rejected after ${delayed.ms} ms`);
+  // Given up at the response timeout: not before it (the reply is only late), and long before the reply.
+  assert.ok(delayed.ms >= 140 && delayed.ms < 400, `rejected after ${delayed.ms} ms (response timeout 150 ms)`);
   proxy.mode = { kind: 'pass' };
   await eventually(() => backend.get(key('proxy')));
 
@@ -155,7 +158,10 @@ test('through a fault proxy: delays, a blackhole and a cut mid-reply', async () 
   const connectionsBefore = proxy.accepted;
   proxy.mode = { kind: 'blackhole' };
   const lost = await Promise.all(Array.from({ length: 20 }, () => timed(backend.get(key('proxy')))));
-  assert.ok(lost.every((call) => call.error instanceof TimeoutError && call.ms < 400), JSON.stringify(lost.map((c) => c.ms)));
+  assert.ok(
+    lost.every((call) => call.error instanceof TimeoutError && call.ms >= 140 && call.ms < 400),
+    `each call times out at the 150 ms response timeout, none sooner: ${JSON.stringify(lost.map((c) => [String(c.error), c.ms]))}`,
+  );
   proxy.mode = { kind: 'pass' };
   await eventually(() => backend.get(key('proxy')));
   assert.ok(proxy.accepted > connectionsBefore, 'a new connection was opened');
@@ -252,9 +258,13 @@ test('a write that waited for the connection gets the TTL left when it is sent, 
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   proxy.mode = { kind: 'pass' };
   assert.is((await write).error, null);
-  const left = expire - Date.now();
+  const leftBefore = expire - Date.now();
   const pttl = await redis.admin.pttl(String(entry));
-  assert.ok(pttl <= left + 50, `PTTL ${pttl} ms, but the expire is ${left} ms away`);
+  const leftAfter = expire - Date.now();
+  // Measured when made, the TTL would still be about 2 s: at most the time left (plus the write's transit)...
+  assert.ok(pttl <= leftBefore + 50, `PTTL ${pttl} ms, but the expire was ${leftBefore} ms away`);
+  // ...and no less than it: the entry lives until its expire, the wait is not taken off twice.
+  assert.ok(pttl >= leftAfter - 10, `PTTL ${pttl} ms, but the expire is still ${leftAfter} ms away`);
   await backend.close();
   await proxy.close();
 });

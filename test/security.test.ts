@@ -255,7 +255,7 @@ const NEEDED_BY: Record<string, string> = {
   exists: 'get a missing entry',
   type: 'get foreign data',
   pttl: 'get an entry',
-  hexists: 'set a new entry with expire and stale',
+  hexists: 'overwrite without expire or stale',
   del: 'delete an entry',
   hset: 'set a new entry with expire and stale',
   hdel: 'overwrite without expire or stale',
@@ -388,11 +388,12 @@ test('ACL: a wrong password or an unknown user is an AuthenticationError that sh
 // Known bugs (see the report): the tests marked [bug] fail until the backend is fixed.
 
 test('ACL [bug]: a permission missing inside a script is a ScriptError, never "foreign data"', async () => {
-  // read.lua and write.lua/remove.lua call HMGET / HEXISTS through redis.pcall and take any error for WRONGTYPE.
+  // read.lua, write.lua and remove.lua call HMGET / HLEN / HEXISTS through redis.pcall to tell WRONGTYPE apart.
   try {
     for (const [command, operation] of [
       ['hmget', (backend: RedisBackend) => backend.get(key('e'))],
-      ['hexists', (backend: RedisBackend) => backend.set(key('e'), new CacheValue(1))],
+      ['hlen', (backend: RedisBackend) => backend.set(key('e'), new CacheValue(1))],
+      ['hexists', (backend: RedisBackend) => backend.delete(key('e'))],
     ] as const) {
       await setAclUser([plain.admin], MINIMAL_ACL_RULE, command);
       const error = await rejection(operation(aclBackend()));

@@ -46,6 +46,20 @@ export function socketOf(connection: Redis): Corkable | undefined {
   return (connection as unknown as Internals).stream;
 }
 
+/**
+ * The keys (`host:port`) of the nodes ioredis may send a call for `slot` to, primary first, then its
+ * replicas (`Cluster#slots`); `undefined` while it does not know the slot's owner. The runner predicts
+ * from it which socket a call is written to: a wrong prediction only costs batching.
+ */
+export function nodeKeysOfSlot(cluster: Cluster, slot: number): readonly string[] | undefined {
+  return cluster.slots[slot];
+}
+
+/** The key of a cluster's node connection in `Cluster#slots`: the host and port it was opened with. */
+export function nodeKeyOf(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
+}
+
 /** The calls sent on `connection` and not answered yet. */
 export function answerQueueOf(connection: Redis): AnswerQueue {
   return (connection as unknown as Internals).commandQueue as AnswerQueue;
@@ -101,6 +115,7 @@ export function checkInternals(client: IoredisClient): void {
       break;
     }
   }
+  if (client.isCluster && !Array.isArray((client as Cluster).slots)) missing.push('Cluster#slots');
   if (typeof (client as unknown as { evalshaBuffer?: unknown }).evalshaBuffer !== 'function') missing.push('evalshaBuffer');
   if (missing.length > 0) {
     throw new ConfigurationError(

@@ -1,7 +1,7 @@
 import { Command, type Cluster, type Redis } from 'ioredis';
 
 import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
-import { socketOf, TEXTS, type Corkable } from './internals.js';
+import { nodeKeyOf, nodeKeysOfSlot, socketOf, TEXTS, type Corkable } from './internals.js';
 
 /** A client the backend can run scripts on: an ioredis `Redis` (single node) or `Cluster`. */
 export type IoredisClient = Redis | Cluster;
@@ -31,17 +31,26 @@ export interface IoredisScriptRunnerOptions {
   /** With `reconnectLimitMs`: a waiting call also gives up after this many failed reconnection attempts. */
   readonly retries?: number;
   /**
-   * Batch the calls of one event-loop tick into few socket writes: the first call of a tick is written
-   * at once (the server starts on it while the caller issues the others), the next ones are corked and
-   * leave in writes of {@link BATCH_SIZE}, the rest when the tick ends (`process.nextTick`). Much cheaper
-   * per call than ioredis auto-pipelining, which it replaces: ignored when the client has
-   * `enableAutoPipelining` on. The backend sets it for the connection it opens.
+   * Batch the calls of one event-loop tick into few socket writes, per connection (each node of a
+   * cluster has its own): the first call of a tick to a connection is written at once (the server starts
+   * on it while the caller issues the others), the next ones are corked and leave in writes of
+   * {@link BATCH_SIZE}, the rest when the tick ends (`process.nextTick`). Much cheaper per call than
+   * ioredis auto-pipelining, which it replaces: ignored when the client has `enableAutoPipelining` on.
+   * The backend sets it for the connection it opens.
    */
   readonly batch?: boolean;
 }
 
-/** Calls per socket write when batching: 8 did better than 16 and 32 in bench/ on 2 cores (reads and writes, 16 to 1024 in flight). */
+/**
+ * Calls per socket write when batching on a single node: 8 did better than 16 and 32 in bench/ on 2
+ * cores (reads and writes, 16 to 1024 in flight). On a cluster the nodes' servers share the work, so
+ * one of them is busy while the client builds a tick: a node's calls after the first leave together when
+ * the tick ends, which cost the client and the servers less per call in bench/.
+ */
 const BATCH_SIZE = 8;
+
+/** A connection written to in the current tick: its socket, corked, and the calls held in it; null when it takes no corking. */
+type Corked = { readonly stream: Corkable; held: number } | null;
 
 // ioredis generates a `<command>Buffer` variant of every command at run time (bulk replies as Buffers),
 // but its typings declare only a few; these are the four the runner needs.
@@ -108,12 +117,18 @@ export class IoredisScriptRunner implements ScriptRunner {
   readonly #reconnectLimitMs: number | null;
   readonly #retries: number;
   readonly #batch: boolean;
+  /** Calls a corked socket holds before they are written. */
+  readonly #batchSize: number;
+  /** Whether read-only calls may go to any node of their slot, not only its primary. */
+  readonly #readsAnyNode: boolean;
   /** A call was sent in the current tick (its end is scheduled). */
   #inTick = false;
-  /** The sockets corked in the current tick, or null. */
-  #corked: Corkable[] | null = null;
-  /** Calls written into the corked sockets since they were last flushed. */
-  #pending = 0;
+  /** The connections written to in the current tick. */
+  readonly #corked = new Map<Redis, Corked>();
+  /** A cluster's node connections by key, as last listed. */
+  readonly #nodes = new Map<string, Redis>();
+  /** `#nodes` was listed in the current tick: a node key it lacks is not looked for again before the next. */
+  #nodesListed = false;
   /** Calls waiting for the connection to be ready, in the order they were made. */
   readonly #waiting = new Set<Waiter>();
   /** Listeners are attached to the client (only while calls wait, so that runners leave none behind). */
@@ -135,9 +150,9 @@ export class IoredisScriptRunner implements ScriptRunner {
   };
   readonly #endTick = (): void => {
     this.#inTick = false;
-    const streams = this.#corked;
-    this.#corked = null;
-    if (streams !== null) for (const stream of streams) stream.uncork();
+    this.#nodesListed = false;
+    for (const corked of this.#corked.values()) corked?.stream.uncork();
+    this.#corked.clear();
   };
 
   constructor(client: IoredisClient, options: IoredisScriptRunnerOptions = {}) {
@@ -145,9 +160,11 @@ export class IoredisScriptRunner implements ScriptRunner {
     this.#commands = client as unknown as BufferScriptCommands;
     this.#clusterAutoPipelining = client.isCluster && client.options.enableAutoPipelining === true;
     this.#readOnlyCommands = !client.isCluster || (client as Cluster).options.scaleReads !== 'master';
+    this.#readsAnyNode = client.isCluster && this.#readOnlyCommands;
     this.#reconnectLimitMs = options.reconnectLimitMs ?? null;
     this.#retries = options.retries ?? Number.POSITIVE_INFINITY;
     this.#batch = options.batch === true && client.options.enableAutoPipelining !== true;
+    this.#batchSize = client.isCluster ? Number.POSITIVE_INFINITY : BATCH_SIZE;
   }
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
@@ -232,10 +249,10 @@ export class IoredisScriptRunner implements ScriptRunner {
   }
 
   #send(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    if (this.#batch) this.#beforeSend();
     const evalsha = script.readOnly && this.#readOnlyCommands ? 'evalsha_ro' : 'evalsha';
-    const reply =
-      this.#clusterAutoPipelining && script.numberOfKeys > 0 && typeof keysAndArguments[0] !== 'string'
+    const reply = this.#batch
+      ? this.#sendBatched(this.#command(evalsha, script.sha1, script, keysAndArguments))
+      : this.#clusterAutoPipelining && script.numberOfKeys > 0 && typeof keysAndArguments[0] !== 'string'
         ? this.#sendAlone(evalsha, script.sha1, script, keysAndArguments)
         : this.#commands[BUFFER_VARIANT[evalsha]](script.sha1, script.numberOfKeys, keysAndArguments);
     return reply.catch((error: unknown) => {
@@ -253,32 +270,53 @@ export class IoredisScriptRunner implements ScriptRunner {
   }
 
   // A corked socket only holds the bytes back: ioredis has queued each command, in order, as it wrote it,
-  // and a socket that is not ready is left alone (ioredis keeps such commands in its offline queue).
-  #beforeSend(): void {
+  // and a connection that is not ready is left alone (ioredis keeps such commands in its offline queue).
+  #sendBatched(command: Command): Promise<unknown> {
     if (!this.#inTick) {
       this.#inTick = true;
       process.nextTick(this.#endTick);
-      return;
     }
-    if (this.#corked === null) {
-      const nodes: Redis[] = this.#client.isCluster ? (this.#client as Cluster).nodes('all') : [this.#client as Redis];
-      const streams: Corkable[] = [];
-      for (const node of nodes) {
-        const stream = socketOf(node);
-        if (node.status === 'ready' && stream !== undefined && stream.writable) {
-          stream.cork();
-          streams.push(stream);
-        }
-      }
-      this.#corked = streams;
-      this.#pending = 0;
-    } else if (++this.#pending >= BATCH_SIZE) {
-      for (const stream of this.#corked) {
-        stream.uncork();
-        stream.cork();
-      }
-      this.#pending = 0;
+    const reply = this.#client.sendCommand(command) as Promise<unknown>;
+    if (!this.#client.isCluster) {
+      this.#written(this.#client as Redis);
+      return reply;
     }
+    // Only the connection the cluster client sent it to: the slot's primary, or for a read that may go
+    // to replicas, whichever node of the slot ioredis picked.
+    const keys = nodeKeysOfSlot(this.#client as Cluster, command.getSlot());
+    if (keys !== undefined) {
+      const last = command.name === 'evalsha_ro' && this.#readsAnyNode ? keys.length : 1;
+      for (let index = 0; index < last; index++) {
+        const node = this.#nodeOf(keys[index] as string);
+        if (node !== undefined) this.#written(node);
+      }
+    }
+    return reply;
+  }
+
+  /** After a call was written to `connection`: the first of the tick has left, the next ones are held and leave in batches. */
+  #written(connection: Redis): void {
+    const corked = this.#corked.get(connection);
+    if (corked === undefined) {
+      const stream = socketOf(connection);
+      const corkable = connection.status === 'ready' && stream !== undefined && stream.writable;
+      if (corkable) stream.cork();
+      this.#corked.set(connection, corkable ? { stream, held: 0 } : null);
+    } else if (corked !== null && ++corked.held >= this.#batchSize) {
+      corked.stream.uncork();
+      corked.stream.cork();
+      corked.held = 0;
+    }
+  }
+
+  /** The node connection of a cluster under `key`; the list is taken again when a node is missing or ended. */
+  #nodeOf(key: string): Redis | undefined {
+    const node = this.#nodes.get(key);
+    if ((node !== undefined && node.status !== 'end') || this.#nodesListed) return node;
+    this.#nodesListed = true;
+    this.#nodes.clear();
+    for (const listed of (this.#client as Cluster).nodes('all')) this.#nodes.set(nodeKeyOf(listed), listed);
+    return this.#nodes.get(key);
   }
 
   #evalAlone(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
@@ -287,7 +325,11 @@ export class IoredisScriptRunner implements ScriptRunner {
 
   // Outside auto-pipelining: for error paths, and for binary keys ioredis would route wrongly in one.
   #sendAlone(command: ScriptCommand, shaOrSource: string, script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    const alone = new Command(command, [shaOrSource, script.numberOfKeys, keysAndArguments], { replyEncoding: null });
-    return this.#client.sendCommand(alone) as Promise<unknown>;
+    return this.#client.sendCommand(this.#command(command, shaOrSource, script, keysAndArguments)) as Promise<unknown>;
+  }
+
+  /** The command ioredis' `<command>Buffer` method would build (bulk replies as Buffers, the client's key prefix applied). */
+  #command(command: ScriptCommand, shaOrSource: string, script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Command {
+    return new Command(command, [shaOrSource, script.numberOfKeys, keysAndArguments], { replyEncoding: null, keyPrefix: this.#client.options.keyPrefix });
   }
 }

@@ -1,17 +1,20 @@
+// @drivers ioredis node-redis
 /**
  * Faults on a real 3-primary cluster:
  * - a node whose connection goes silent without closing (a partition, a NAT that forgot it): the node is
  *   reached through a TCP fault proxy (it announces the proxy's port), which then blackholes it. Calls to
  *   it time out, the rest of the cluster keeps working, and the backend drops the silent connection by
  *   itself, so the node is usable again once reachable; a merely slow node keeps its connection;
+ * - a node reconnection whose handshake is never answered is dropped after the connection timeout;
  * - a write whose node connection is killed under it fails and is never sent again;
  * - the whole cluster down: every call settles in bounded time, and so does close().
  */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { BackendError, CacheKey, CacheValue, ConnectionError, ConnectionMode, RedisBackend, TimeoutError } from '../src/index.js';
+import { BackendError, CacheKey, CacheValue, ConnectionError, ConnectionMode, TimeoutError } from '../src/index.js';
 import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from './helpers/cluster.js';
+import { builder } from './helpers/driver.js';
 import { FaultProxy } from './helpers/fault-proxy.js';
 import { eventually, timed } from './helpers/settle.js';
 
@@ -40,52 +43,96 @@ async function announcedEverywhere(node: ClusterNodeUnderTest, port: number): Pr
   }, 10_000);
 }
 
-test('a silently dead node connection is dropped and replaced; the other nodes never notice', async () => {
-  const [silent, ...others] = cluster.nodes as [ClusterNodeUnderTest, ...ClusterNodeUnderTest[]];
-  const proxy = await FaultProxy.start(silent.host, silent.port);
-  await silent.admin.config('SET', 'cluster-announce-port', String(proxy.port));
-  await announcedEverywhere(silent, proxy.port);
-  const backend = RedisBackend.builder()
-    .connection(ConnectionMode.cluster(others.map((node) => node.url)))
-    .responseTimeout(RESPONSE_TIMEOUT_MS)
-    .build();
+/** Runs `body` with the first node reached through a fault proxy (it announces the proxy's port), then undoes it. */
+async function withProxiedNode(body: (node: ClusterNodeUnderTest, proxy: FaultProxy, others: ClusterNodeUnderTest[]) => Promise<void>): Promise<void> {
+  const [node, ...others] = cluster.nodes as [ClusterNodeUnderTest, ...ClusterNodeUnderTest[]];
+  const proxy = await FaultProxy.start(node.host, node.port);
+  await node.admin.config('SET', 'cluster-announce-port', String(proxy.port));
   try {
-    const keys = Array.from({ length: 60 }, (_, i) => key(i));
-    await Promise.all(keys.map((k, i) => backend.set(k, new CacheValue({ i }))));
-    const onSilent = await heldBy(silent, keys);
-    const elsewhere = keys.filter((k) => !onSilent.includes(k));
-    assert.ok(onSilent.length > 5 && elsewhere.length > 5, `${onSilent.length} keys on the silent node, ${elsewhere.length} elsewhere`);
-    assert.ok(proxy.accepted >= 1, 'the silent node is reached through the proxy');
-    const connectionsBefore = proxy.accepted;
-
-    proxy.mode = { kind: 'blackhole' };
-    const lost = await Promise.all(onSilent.map((k) => timed(backend.get(k))));
-    assert.ok(
-      lost.every((call) => call.error instanceof TimeoutError && call.ms < RESPONSE_TIMEOUT_MS * 2),
-      JSON.stringify(lost.map((call) => [String(call.error), call.ms])),
-    );
-    const fine = await Promise.all(elsewhere.map((k) => backend.get<{ i: number }>(k)));
-    assert.ok(fine.every((entry, n) => entry?.data.i === keys.indexOf(elsewhere[n] as CacheKey)), 'the other primaries answer throughout');
-
-    // Nothing closes the silent connection but the backend: TCP would keep it for many minutes. (A slot
-    // refresh may open other connections to the node meanwhile; only those from before the blackhole count.)
-    await proxy.closedThrough(connectionsBefore, RESPONSE_TIMEOUT_MS * 10);
-
-    proxy.mode = { kind: 'pass' };
-    await eventually(() => backend.get(onSilent[0] as CacheKey));
-    assert.ok(proxy.accepted > connectionsBefore, 'a new connection to the node was opened');
-    const back = await Promise.all(onSilent.map((k) => backend.get<{ i: number }>(k)));
-    assert.ok(back.every((entry, n) => entry?.data.i === keys.indexOf(onSilent[n] as CacheKey)), 'every entry of the node reads back');
+    await announcedEverywhere(node, proxy.port);
+    await body(node, proxy, others);
   } finally {
-    await backend.close();
-    await silent.admin.config('SET', 'cluster-announce-port', '0');
-    await announcedEverywhere(silent, silent.port);
+    await node.admin.config('SET', 'cluster-announce-port', '0');
+    await announcedEverywhere(node, node.port);
     await proxy.close();
   }
+}
+
+test('a silently dead node connection is dropped and replaced; the other nodes never notice', async () => {
+  await withProxiedNode(async (silent, proxy, others) => {
+    const backend = builder()
+      .connection(ConnectionMode.cluster(others.map((node) => node.url)))
+      .responseTimeout(RESPONSE_TIMEOUT_MS)
+      .build();
+    try {
+      const keys = Array.from({ length: 60 }, (_, i) => key(i));
+      await Promise.all(keys.map((k, i) => backend.set(k, new CacheValue({ i }))));
+      const onSilent = await heldBy(silent, keys);
+      const elsewhere = keys.filter((k) => !onSilent.includes(k));
+      assert.ok(onSilent.length > 5 && elsewhere.length > 5, `${onSilent.length} keys on the silent node, ${elsewhere.length} elsewhere`);
+      assert.ok(proxy.accepted >= 1, 'the silent node is reached through the proxy');
+      const connectionsBefore = proxy.accepted;
+
+      proxy.mode = { kind: 'blackhole' };
+      const lost = await Promise.all(onSilent.map((k) => timed(backend.get(k))));
+      assert.ok(
+        lost.every((call) => call.error instanceof TimeoutError && call.ms < RESPONSE_TIMEOUT_MS * 2),
+        JSON.stringify(lost.map((call) => [String(call.error), call.ms])),
+      );
+      const fine = await Promise.all(elsewhere.map((k) => backend.get<{ i: number }>(k)));
+      assert.ok(fine.every((entry, n) => entry?.data.i === keys.indexOf(elsewhere[n] as CacheKey)), 'the other primaries answer throughout');
+
+      // Nothing closes the silent connection but the backend: TCP would keep it for many minutes. (A slot
+      // refresh may open other connections to the node meanwhile; only those from before the blackhole count.)
+      await proxy.closedThrough(connectionsBefore, RESPONSE_TIMEOUT_MS * 10);
+
+      proxy.mode = { kind: 'pass' };
+      await eventually(() => backend.get(onSilent[0] as CacheKey));
+      assert.ok(proxy.accepted > connectionsBefore, 'a new connection to the node was opened');
+      const back = await Promise.all(onSilent.map((k) => backend.get<{ i: number }>(k)));
+      assert.ok(back.every((entry, n) => entry?.data.i === keys.indexOf(onSilent[n] as CacheKey)), 'every entry of the node reads back');
+    } finally {
+      await backend.close();
+    }
+  });
+});
+
+test('a node reconnection whose handshake is never answered is dropped after the connection timeout, and tried again', async () => {
+  await withProxiedNode(async (node, proxy, others) => {
+    const backend = builder().connection(ConnectionMode.cluster(others.map((other) => other.url))).connectionTimeout(300).build();
+    try {
+      const keys = Array.from({ length: 30 }, (_, i) => key(400 + i));
+      await Promise.all(keys.map((k, i) => backend.set(k, new CacheValue(i))));
+      const onNode = await heldBy(node, keys);
+      assert.ok(onNode.length > 0, 'some key lives on the proxied node');
+      // New connections are accepted but nothing reaches the server: the reconnection's handshake stalls.
+      proxy.mode = { kind: 'blackhole' };
+      const first = proxy.accepted;
+      proxy.cutAll();
+      // Calls to the node have it reconnect (ioredis reconnects a cluster node only when it is needed).
+      await eventually(async () => {
+        const during = await timed(backend.get(onNode[0] as CacheKey));
+        assert.instance(during.error, ConnectionError, 'a call while the node is unreachable fails for want of a connection');
+        if (proxy.accepted === first) throw new Error('no reconnection yet');
+      });
+      // Only the backend can close the stalled connection: it does so once the connection timeout has passed.
+      await proxy.closedThrough(proxy.accepted, 2_000);
+      proxy.mode = { kind: 'pass' };
+      await eventually(() => backend.get(onNode[0] as CacheKey));
+      const back = await Promise.all(onNode.map((k) => backend.get<number>(k)));
+      assert.equal(
+        back.map((entry) => entry?.data),
+        onNode.map((k) => keys.indexOf(k)),
+        'every entry of the node reads back',
+      );
+    } finally {
+      await backend.close();
+    }
+  });
 });
 
 test('a busy node is not taken for dead: a slow script answer keeps the connection', async () => {
-  const backend = RedisBackend.builder()
+  const backend = builder()
     .connection(ConnectionMode.cluster(cluster.seedUrls))
     .responseTimeout(RESPONSE_TIMEOUT_MS)
     .build();
@@ -111,7 +158,7 @@ test('a busy node is not taken for dead: a slow script answer keeps the connecti
 });
 
 test('a write whose node connection is killed under it fails with ConnectionError and is never sent again', async () => {
-  const backend = RedisBackend.builder().connection(ConnectionMode.cluster(cluster.seedUrls)).build();
+  const backend = builder().connection(ConnectionMode.cluster(cluster.seedUrls)).build();
   const node = cluster.nodes[1] as ClusterNodeUnderTest;
   try {
     const keys = Array.from({ length: 30 }, (_, i) => key(200 + i));
@@ -140,7 +187,7 @@ test('a write whose node connection is killed under it fails with ConnectionErro
 
 // Last: it kills every node of the cluster.
 test('the whole cluster down: every call settles within its bounds, and close() too', async () => {
-  const backend = RedisBackend.builder()
+  const backend = builder()
     .connection(ConnectionMode.cluster(cluster.seedUrls))
     .responseTimeout(RESPONSE_TIMEOUT_MS)
     .connectionTimeout(400)

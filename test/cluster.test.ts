@@ -1,5 +1,5 @@
+// @drivers ioredis node-redis
 /** Cluster mode on a real 3+3 Redis Cluster: spread, script caches, replicas, options, resharding. */
-import { Cluster } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -9,10 +9,10 @@ import {
   CacheKeyFormat,
   CacheValue,
   ConnectionMode,
-  RedisBackend,
   TimeoutError,
   type RedisBackendBuilder,
 } from '../src/index.js';
+import { builder, clusterClient } from './helpers/driver.js';
 import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from './helpers/cluster.js';
 
 const test = suite('cluster');
@@ -27,8 +27,7 @@ test.after(async () => {
   await cluster.stop();
 });
 
-const builder = (): RedisBackendBuilder =>
-  RedisBackend.builder().connection(ConnectionMode.cluster(cluster.seedUrls)).password(PASSWORD);
+const clusterBuilder = (): RedisBackendBuilder => builder().connection(ConnectionMode.cluster(cluster.seedUrls)).password(PASSWORD);
 
 const key = (prefix: string, i: number): CacheKey => new CacheKey(prefix, 1, [{ key: 'i', value: String(i) }]);
 
@@ -48,7 +47,7 @@ async function resetStats(): Promise<void> {
 }
 
 test('thousands of keys spread over every primary: write, read back, remove', async () => {
-  const backend = builder().build();
+  const backend = clusterBuilder().build();
   const keys = Array.from({ length: 3000 }, (_, i) => key('spread', i));
   await Promise.all(keys.map((k, i) => backend.set(k, new CacheValue({ i }, new Date(Date.now() + 60_000)))));
   const sizes = await Promise.all((await cluster.primaries()).map((node) => node.admin.dbsize()));
@@ -63,7 +62,7 @@ test('thousands of keys spread over every primary: write, read back, remove', as
 });
 
 test('SCRIPT FLUSH on every node in the middle of a run: no error reaches the caller', async () => {
-  const backend = builder().build();
+  const backend = clusterBuilder().build();
   const keys = Array.from({ length: 300 }, (_, i) => key('flush', i));
   for (let round = 0; round < 10; round++) {
     const work = Promise.all(keys.map((k) => backend.set(k, new CacheValue(round)).then(() => backend.get<number>(k))));
@@ -75,7 +74,7 @@ test('SCRIPT FLUSH on every node in the middle of a run: no error reaches the ca
 });
 
 test('readFromReplicas: reads are served by replicas, writes and removes by primaries', async () => {
-  const backend = RedisBackend.builder()
+  const backend = builder()
     .connection(ConnectionMode.cluster(cluster.seedUrls).readFromReplicas())
     .password(PASSWORD)
     .build();
@@ -103,18 +102,19 @@ test('readFromReplicas: reads are served by replicas, writes and removes by prim
 });
 
 test('a Cluster client given with .client() works and stays open', async () => {
-  const client = new Cluster([{ host: cluster.nodes[0]?.host, port: cluster.nodes[0]?.port }], { redisOptions: { password: PASSWORD } });
-  const backend = RedisBackend.builder().client(client).keyFormat(CacheKeyFormat.Compact).build();
+  const seed = cluster.nodes[0] as ClusterNodeUnderTest;
+  const given = await clusterClient({ host: seed.host, port: seed.port, password: PASSWORD });
+  const backend = builder().client(given.client).keyFormat(CacheKeyFormat.Compact).build();
   await Promise.all(Array.from({ length: 100 }, (_, i) => backend.set(key('given', i), new CacheValue(i))));
   assert.is((await backend.get<number>(key('given', 42)))?.data, 42);
   await backend.close();
-  assert.is(client.status, 'ready');
-  client.disconnect();
+  assert.ok(given.isOpen(), 'the given client is still open');
+  await given.close();
 });
 
 test('a custom key format producing binary (non-UTF-8) keys is routed correctly', async () => {
   const binary = { name: 'binary', encode: (k: CacheKey) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(String(k))]) };
-  const backend = builder().keyFormat(binary).build();
+  const backend = clusterBuilder().keyFormat(binary).build();
   const keys = Array.from({ length: 300 }, (_, i) => key('binary', i));
   // A call sent to the wrong node still succeeds (it follows the MOVED reply): only the nodes' count of
   // MOVED replies shows misrouting.
@@ -136,7 +136,7 @@ test('a custom key format producing binary (non-UTF-8) keys is routed correctly'
 });
 
 test('credentials and the response timeout reach every node connection', async () => {
-  const wrong = RedisBackend.builder().connection(ConnectionMode.cluster(cluster.seedUrls)).password('not-it-123').build();
+  const wrong = builder().connection(ConnectionMode.cluster(cluster.seedUrls)).password('not-it-123').build();
   const error = await wrong.get(key('auth', 1)).then(
     () => null,
     (e: Error) => e,
@@ -146,7 +146,7 @@ test('credentials and the response timeout reach every node connection', async (
   await wrong.close();
 
   const urls = cluster.seedUrls.map((url) => url.replace('redis://', `redis://:${PASSWORD}@`));
-  const backend = RedisBackend.builder().connection(ConnectionMode.cluster(urls)).responseTimeout(200).build();
+  const backend = builder().connection(ConnectionMode.cluster(urls)).responseTimeout(200).build();
   await Promise.all(Array.from({ length: 60 }, (_, i) => backend.set(key('timeout', i), new CacheValue(i))));
   const paused = (await cluster.primaries())[0] as ClusterNodeUnderTest;
   const slotOwner = async (k: CacheKey): Promise<boolean> => {
@@ -171,7 +171,7 @@ test('credentials and the response timeout reach every node connection', async (
 
 test('resharding: a slot holding entries migrates (there and back) while they are read and written; no error, no loss', async () => {
   // Compact keys keep `{...}` in the prefix, so these keys all hash to one slot (UrlEncoded would escape it).
-  const backend = builder().keyFormat(CacheKeyFormat.Compact).build();
+  const backend = clusterBuilder().keyFormat(CacheKeyFormat.Compact).build();
   const keys = Array.from({ length: 400 }, (_, i) => new CacheKey('{reshard}', 1, [{ key: 'i', value: String(i) }]));
   const latest = new Map<number, number>();
   await Promise.all(keys.map((k, i) => backend.set(k, new CacheValue(0)).then(() => latest.set(i, 0))));

@@ -1,3 +1,4 @@
+// @drivers ioredis node-redis
 /**
  * Faults against real redis-server processes: a crash and restart under load, a slow server, a network that
  * delays, blackholes or cuts connections (through a TCP fault proxy), a full server, and leaks. In every
@@ -13,10 +14,11 @@ import {
   CacheValue,
   ConnectionError,
   ConnectionMode,
-  RedisBackend,
+  type RedisBackend,
   ScriptError,
   TimeoutError,
 } from '../src/index.js';
+import { builder } from './helpers/driver.js';
 import { FaultProxy } from './helpers/fault-proxy.js';
 import { freePort, infoField, startRedis, type RedisUnderTest } from './helpers/redis.js';
 import { eventually, timed } from './helpers/settle.js';
@@ -87,7 +89,7 @@ function load(backend: RedisBackend, workers: number) {
 
 test('killed under load and restarted on the same port: typed errors, bounded waits, recovery', async () => {
   const server = await startRedis();
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(server.url)).responseTimeout(500).build();
+  const backend = builder().connection(ConnectionMode.single(server.url)).responseTimeout(500).build();
   const running = load(backend, 64);
   await running.until(() => running.ok >= 2_000);
   await server.kill();
@@ -108,7 +110,7 @@ test('killed under load and restarted on the same port: typed errors, bounded wa
 });
 
 test('a slow server (DEBUG SLEEP, CLIENT PAUSE): TimeoutError after the response timeout, healthy afterwards', async () => {
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).responseTimeout(150).build();
+  const backend = builder().connection(ConnectionMode.single(redis.url)).responseTimeout(150).build();
   await backend.set(key('slow'), new CacheValue('before'));
 
   const sleeping = redis.admin.call('DEBUG', 'SLEEP', '0.6');
@@ -140,7 +142,7 @@ test('a slow server (DEBUG SLEEP, CLIENT PAUSE): TimeoutError after the response
 
 test('through a fault proxy: delays, a blackhole and a cut mid-reply', async () => {
   const proxy = await FaultProxy.start(redis.host, redis.port);
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).responseTimeout(150).build();
+  const backend = builder().connection(ConnectionMode.single(proxy.url)).responseTimeout(150).build();
   const value = { text: 'x'.repeat(20_000) };
   await backend.set(key('proxy'), new CacheValue(value));
 
@@ -187,8 +189,8 @@ test('through a fault proxy: delays, a blackhole and a cut mid-reply', async () 
  */
 async function cutOff(name: string, connectionTimeoutMs: number, retries?: number) {
   const proxy = await FaultProxy.start(redis.host, redis.port);
-  const builder = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(connectionTimeoutMs);
-  const backend = (retries === undefined ? builder : builder.retries(retries)).build();
+  const configured = builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(connectionTimeoutMs);
+  const backend = (retries === undefined ? configured : configured.retries(retries)).build();
   const entry = key(name);
   await backend.set(entry, new CacheValue('first'));
   proxy.mode = { kind: 'refuse' };
@@ -205,7 +207,7 @@ test('a write that failed for want of a connection is never sent later: it canno
   assert.ok(failed.ms < 1_000, `rejected after ${failed.ms} ms`);
 
   // Meanwhile another client writes a newer entry; then the backend gets its connection back.
-  const newer = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).build();
+  const newer = builder().connection(ConnectionMode.single(redis.url)).build();
   await newer.set(entry, new CacheValue('newer'));
   proxy.mode = { kind: 'pass' };
   await eventually(() => backend.get(entry));
@@ -216,7 +218,7 @@ test('a write that failed for want of a connection is never sent later: it canno
 
 test('a reconnection whose handshake is never answered is dropped and tried again', async () => {
   const proxy = await FaultProxy.start(redis.host, redis.port);
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(300).build();
+  const backend = builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(300).build();
   await backend.set(key('handshake'), new CacheValue('x'));
   // New connections are accepted but nothing reaches the server: the reconnection's ready check stalls.
   proxy.mode = { kind: 'blackhole' };
@@ -271,7 +273,7 @@ test('a write that waited for the connection gets the TTL left when it is sent, 
 
 test('close() settles on a silently dead connection, with no response timeout set', async () => {
   const proxy = await FaultProxy.start(redis.host, redis.port);
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(300).build();
+  const backend = builder().connection(ConnectionMode.single(proxy.url)).connectionTimeout(300).build();
   await backend.set(key('close'), new CacheValue('x'));
   proxy.mode = { kind: 'blackhole' };
   const closing = await timed(backend.close());
@@ -282,7 +284,7 @@ test('close() settles on a silently dead connection, with no response timeout se
 
 test('maxmemory with noeviction: writes refused clearly, reads and removes work, nothing half-written', async () => {
   const full = await startRedis({ args: ['--maxmemory-policy', 'noeviction'] });
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(full.url)).build();
+  const backend = builder().connection(ConnectionMode.single(full.url)).build();
   try {
     const keep = Array.from({ length: 20 }, (_, i) => key('full', i));
     await Promise.all(keep.map((k, i) => backend.set(k, new CacheValue({ i, pad: 'p'.repeat(100) }))));
@@ -327,8 +329,8 @@ test('nothing leaks: sockets, timers and listeners are back to where they starte
 
   let failures = 0;
   for (let round = 0; round < 5; round++) {
-    const unreachable = RedisBackend.builder().connection(ConnectionMode.single(`redis://127.0.0.1:${port}`)).build();
-    const live = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).responseTimeout(100).build();
+    const unreachable = builder().connection(ConnectionMode.single(`redis://127.0.0.1:${port}`)).build();
+    const live = builder().connection(ConnectionMode.single(redis.url)).responseTimeout(100).build();
     await redis.admin.rpush(String(key('foreign', round)), 'not an entry');
     const outcomes = await Promise.all(
       Array.from({ length: 400 }, (_, i) =>

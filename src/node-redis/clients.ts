@@ -51,9 +51,15 @@ function socketOptions(endpoint: Endpoint, settings: ClientSettings): Record<str
   return { ...tls, connectTimeout: settings.connectionTimeout };
 }
 
+/**
+ * A password without a user name is the default user's, sent as `AUTH default <password>`: the same as
+ * `AUTH <password>` for a server that checks it (Redis 6+), and accepted by one whose default user needs no
+ * password, which refuses the one-argument AUTH ("called without any password configured"): node-redis
+ * would fail the connection for it, where ioredis goes on (with a warning).
+ */
 function credentials(endpoint: Endpoint, settings: ClientSettings): Record<string, string> {
-  const username = settings.username ?? endpoint.username;
   const password = settings.password ?? endpoint.password;
+  const username = settings.username ?? endpoint.username ?? (password === undefined ? undefined : 'default');
   return { ...(username === undefined ? {} : { username }), ...(password === undefined ? {} : { password }) };
 }
 

@@ -7,6 +7,7 @@ import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scr
 import { BUFFER_REPLIES, type NodeRedisCluster, type NodeRedisNodeClient } from './clients.js';
 import { scriptCommand, sendScript, withinTimeout } from './commands.js';
 import { executeOnKeyNode, slotOf, type NodeCall } from './internals.js';
+import type { NodeConnections } from './node-connections.js';
 import type { SilentConnectionWatch } from './silent-connections.js';
 
 // Errors of a call that did not run on a replica, so sending it to the primary is safe: a redirection or
@@ -27,15 +28,18 @@ function wasNotRun(error: unknown): boolean {
 export class NodeRedisClusterRunner implements ScriptRunner {
   readonly #cluster: NodeRedisCluster;
   readonly #replicaReads: boolean;
+  readonly #nodes: NodeConnections | null;
   readonly #timeoutMs: number | null;
   readonly #watch: SilentConnectionWatch | null;
   // Not frozen: node-redis writes the slot number into the options of every cluster call.
   readonly #options = { ...BUFFER_REPLIES };
   #nextReplica = 0;
 
-  constructor(cluster: NodeRedisCluster, replicaReads: boolean, responseTimeout?: { readonly ms: number; readonly watch: SilentConnectionWatch }) {
+  /** `nodes`: absent for a cluster the application gave (its own behaviour applies). */
+  constructor(cluster: NodeRedisCluster, replicaReads: boolean, nodes?: NodeConnections, responseTimeout?: { readonly ms: number; readonly watch: SilentConnectionWatch }) {
     this.#cluster = cluster;
     this.#replicaReads = replicaReads;
+    this.#nodes = nodes ?? null;
     this.#timeoutMs = responseTimeout?.ms ?? null;
     this.#watch = responseTimeout?.watch ?? null;
   }
@@ -44,8 +48,7 @@ export class NodeRedisClusterRunner implements ScriptRunner {
     const onReplica = script.readOnly && this.#replicaReads;
     const args = scriptCommand(onReplica ? 'EVALSHA_RO' : 'EVALSHA', script, keysAndArguments);
     const firstKey = keysAndArguments[0] as string | Buffer;
-    const reply = onReplica ? this.#onReplica(firstKey, args, script) : this.#onPrimary(firstKey, args, script);
-    return this.#timeoutMs === null ? reply : withinTimeout(reply, this.#timeoutMs);
+    return onReplica ? this.#onReplica(firstKey, args, script) : this.#onPrimary(firstKey, args, script);
   }
 
   #onPrimary(firstKey: string | Buffer, args: Array<string | Buffer>, script: ScriptDefinition): Promise<unknown> {
@@ -65,9 +68,16 @@ export class NodeRedisClusterRunner implements ScriptRunner {
     }
   }
 
+  /**
+   * Sends on one node, within the response timeout; a call to a node that is reconnecting first waits
+   * for it (outside the timeout: it gives up on its own bounds, and is then never sent).
+   */
   #sendOn(client: NodeRedisNodeClient, args: Array<string | Buffer>, script: ScriptDefinition, options: object): Promise<unknown> {
+    const waiting = client.isReady ? undefined : this.#nodes?.whenReady(client);
+    if (waiting !== undefined) return waiting.then(() => this.#sendOn(client, args, script, options));
     const reply = sendScript(client, args, script, options);
-    this.#watch?.sent(client, reply);
-    return reply;
+    if (this.#timeoutMs === null) return reply;
+    (this.#watch as SilentConnectionWatch).sent(client, reply);
+    return withinTimeout(reply, this.#timeoutMs);
   }
 }

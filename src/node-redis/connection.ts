@@ -53,6 +53,11 @@ export class SingleConnection {
     return this.#client.isReady;
   }
 
+  /** Its state, for messages. */
+  get state(): string {
+    return this.#closed ? 'closed' : this.#client.isReady ? 'ready' : this.#client.isOpen ? 'reconnecting' : 'gave up reconnecting';
+  }
+
   /** Whether it was closed, or gave up reconnecting: nothing will be sent any more. */
   get isEnded(): boolean {
     return this.#closed || !this.#client.isOpen;
@@ -105,8 +110,15 @@ export class SingleConnection {
     const client = createSingleClient(this.#endpoint, this.#settings, (attempt) =>
       this.#connected && !this.#closed ? reconnectDelay(this.#backoffBase, attempt) : false,
     );
-    // Without a listener node-redis throws its connection errors; keep the latest for the message.
-    client.on('error', (error: unknown) => (this.#lastError = error));
+    // Without a listener node-redis throws its connection errors. Until the first connection is up, an error
+    // ends the attempt (its policy gives up at once): the client is dropped there and then, because node-redis
+    // leaves a socket that failed after its TLS handshake (a refused client certificate) open, listening for
+    // one error only, and its next one (ECONNRESET) would be thrown. The first error is the message's.
+    client.on('error', (error: unknown) => {
+      if (this.#connected) return;
+      this.#lastError ??= error;
+      destroyQuietly(client);
+    });
     client.on('connect', () => {
       if (!this.#connected) return;
       clearTimeout(this.#handshakeTimer);

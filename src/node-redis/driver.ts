@@ -5,6 +5,7 @@ import type { Driver } from '../driver/driver.js';
 import { ConnectFailure } from '../driver/failures.js';
 import type { ClientSettings } from '../driver/settings.js';
 import { settleWithin } from '../driver/settle.js';
+import { WaitingCalls } from '../driver/waiting-calls.js';
 import { createClusterClient, type NodeRedisCluster, type NodeRedisNodeClient } from './clients.js';
 import { ClusterRecovery } from './cluster-recovery.js';
 import { NodeRedisClusterRunner } from './cluster-runner.js';
@@ -12,9 +13,9 @@ import { SingleConnection } from './connection.js';
 import { isConnectionFailure, toBackendError } from './errors.js';
 import { isNodeRedisCluster } from './detect.js';
 import { checkInternals, dropNodeClient } from './internals.js';
+import { NodeConnections } from './node-connections.js';
 import { NodeRedisRunner } from './runner.js';
 import { SilentConnectionWatch } from './silent-connections.js';
-import { WaitingCalls } from './waiting.js';
 
 /** What a connected driver holds: its runner, and how to let go of what it opened. */
 interface Connected {
@@ -120,14 +121,18 @@ async function openGiven(client: NodeRedisNodeClient | NodeRedisCluster): Promis
     checkInternals(cluster);
     return { runner: new NodeRedisClusterRunner(cluster, false), close: async () => undefined, watch: null, recovery: null };
   }
-  const runner = new NodeRedisRunner({ client: client as NodeRedisNodeClient, isReady: true, isEnded: false });
+  const runner = new NodeRedisRunner({ client: client as NodeRedisNodeClient, isReady: true });
   return { runner, close: async () => undefined, watch: null, recovery: null };
 }
 
 async function openSingle(mode: SingleConnectionMode, settings: ClientSettings): Promise<Connected> {
   const connection = new SingleConnection(mode.endpoint, mode.backoffBase, settings);
   await connection.open(mode.describe());
-  const waiting = new WaitingCalls(settings.responseTimeout ?? settings.connectionTimeout, settings.retries);
+  const waiting = new WaitingCalls(settings.responseTimeout ?? settings.connectionTimeout, settings.retries, {
+    isReady: () => connection.isReady,
+    isEnded: () => connection.isEnded,
+    state: () => connection.state,
+  });
   connection.listen({ ready: () => waiting.sendAll(), reconnecting: () => waiting.countAttempt() });
   const watch = settings.responseTimeout === null ? null : new SilentConnectionWatch(settings.responseTimeout, () => connection.replace());
   const runner = new NodeRedisRunner(connection, {
@@ -166,7 +171,8 @@ async function openCluster(mode: ClusterConnectionMode, settings: ClientSettings
     if (node !== undefined) dropNodeClient(node);
   };
   const watch = settings.responseTimeout === null ? null : new SilentConnectionWatch(settings.responseTimeout, drop);
-  const runner = new NodeRedisClusterRunner(cluster, mode.replicaReads, watch === null ? undefined : { ms: settings.responseTimeout as number, watch });
+  const nodes = new NodeConnections(cluster, settings);
+  const runner = new NodeRedisClusterRunner(cluster, mode.replicaReads, nodes, watch === null ? undefined : { ms: settings.responseTimeout as number, watch });
   return {
     runner,
     watch,

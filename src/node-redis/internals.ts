@@ -27,6 +27,8 @@ export type NodeCall = (client: NodeRedisNodeClient, options: object) => Promise
 
 /** One node of the cluster client's slot map (`cluster.masters`, `cluster.replicas` are public; `client` is written here). */
 export interface SlotNode {
+  readonly host: string;
+  readonly port: number;
   client?: NodeRedisNodeClient;
   connectPromise?: Promise<unknown>;
 }
@@ -77,8 +79,15 @@ export function rediscover(cluster: NodeRedisCluster, startWith: NodeRedisNodeCl
  * node-redis keeps a node's client once created, even when it gave up reconnecting.
  */
 export function dropNodeClient(node: SlotNode): void {
-  const client = node.client;
-  if (client === undefined || node.connectPromise !== undefined) return;
+  if (node.client !== undefined && node.connectPromise === undefined) dropClientOf(node, node.client);
+}
+
+/**
+ * Drops `client` if it is still `node`'s, even while its first connection is being opened: the call
+ * waiting for that one then gets the closed client, and fails; the next call opens a new one.
+ */
+export function dropClientOf(node: SlotNode, client: NodeRedisNodeClient): void {
+  if (node.client !== client) return;
   node.client = undefined;
   if (client.isOpen) client.destroy();
 }

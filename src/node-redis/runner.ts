@@ -5,17 +5,15 @@
  * @module
  */
 import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
+import type { WaitingCalls } from '../driver/waiting-calls.js';
 import { BUFFER_REPLIES, type NodeRedisNodeClient } from './clients.js';
 import { scriptCommand, sendScript, withinTimeout } from './commands.js';
 import type { SilentConnectionWatch } from './silent-connections.js';
-import type { WaitingCalls } from './waiting.js';
 
 /** Where a runner sends: the current client, and whether it takes calls now. */
 export interface ClientSource {
   readonly client: NodeRedisNodeClient;
   readonly isReady: boolean;
-  /** Closed, or gave up reconnecting: a call would never be sent. */
-  readonly isEnded: boolean;
 }
 
 /** How a {@link NodeRedisRunner} sends; absent parts are off (a client the application gave). */
@@ -32,7 +30,7 @@ export interface RunnerOptions {
  *
  * # Examples
  * ```ts
- * const runner = new NodeRedisRunner({ client, isReady: true, isEnded: false });
+ * const runner = new NodeRedisRunner({ client, isReady: true });
  * const reply = await read(runner, 'some-key');
  * ```
  */
@@ -41,7 +39,6 @@ export class NodeRedisRunner implements ScriptRunner {
   readonly #waiting: WaitingCalls | null;
   readonly #timeoutMs: number | null;
   readonly #watch: SilentConnectionWatch | null;
-  readonly #isReady = (): boolean => this.#source.isReady;
 
   constructor(source: ClientSource, options: RunnerOptions = {}) {
     this.#source = source;
@@ -52,18 +49,13 @@ export class NodeRedisRunner implements ScriptRunner {
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
     if (this.#waiting === null || this.#source.isReady) return this.#send(script, keysAndArguments);
-    return new Promise((resolve, reject) => this.#wait(() => resolve(this.#send(script, keysAndArguments)), reject));
+    return new Promise((resolve, reject) => (this.#waiting as WaitingCalls).add(() => resolve(this.#send(script, keysAndArguments)), reject));
   }
 
   /** `undefined` when a call made now would be sent at once; else a promise that settles when it would be, or would not. */
   whenReady(): Promise<void> | undefined {
     if (this.#waiting === null || this.#source.isReady) return undefined;
-    return new Promise((resolve, reject) => this.#wait(resolve, reject));
-  }
-
-  #wait(ready: () => void, fail: (error: Error) => void): void {
-    if (this.#source.isEnded) return fail(new Error('the connection is closed; nothing was sent'));
-    (this.#waiting as WaitingCalls).add(this.#isReady, ready, fail);
+    return new Promise((resolve, reject) => (this.#waiting as WaitingCalls).add(resolve, reject));
   }
 
   #send(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {

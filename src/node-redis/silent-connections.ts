@@ -1,3 +1,4 @@
+import { SilenceTimer } from '../driver/silence-timer.js';
 import type { NodeRedisNodeClient } from './clients.js';
 
 /**
@@ -16,14 +17,13 @@ import type { NodeRedisNodeClient } from './clients.js';
  * is replaced, which fails the calls still in flight on it.
  */
 export class SilentConnectionWatch {
-  readonly #windowMs: number;
+  readonly #timer: SilenceTimer;
   readonly #drop: (client: NodeRedisNodeClient) => void;
   /** The last call sent on each connection. */
   readonly #newest = new Map<NodeRedisNodeClient, Promise<unknown>>();
-  #timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
 
   constructor(windowMs: number, drop: (client: NodeRedisNodeClient) => void) {
-    this.#windowMs = windowMs;
+    this.#timer = new SilenceTimer(windowMs);
     this.#drop = drop;
   }
 
@@ -34,7 +34,7 @@ export class SilentConnectionWatch {
 
   /** After a call timed out. At most one watch runs at a time: the calls that time out meanwhile join it. */
   start(): void {
-    if (this.#timer !== null) return;
+    if (this.#timer.pending) return;
     const watched: Array<{ client: NodeRedisNodeClient; answered: boolean }> = [];
     for (const [client, newest] of this.#newest) {
       if (!client.isOpen) {
@@ -48,28 +48,17 @@ export class SilentConnectionWatch {
       newest.then(answered, answered);
       watched.push(entry);
     }
-    // Judged in the check phase (setImmediate), after the poll phase of the same loop turn has read the
-    // replies that arrived while the process was busy: a blocked event loop does not make a connection silent.
-    const judge = (): void => {
-      this.#timer = null;
+    this.#timer.schedule(() => {
       for (const { client, answered } of watched) {
         if (!answered && client.isReady) {
           this.#newest.delete(client);
           this.#drop(client);
         }
       }
-    };
-    this.#timer = setTimeout(() => {
-      this.#timer = setImmediate(judge);
-    }, this.#windowMs);
-    this.#timer.unref();
+    });
   }
 
   stop(): void {
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer as NodeJS.Timeout);
-      clearImmediate(this.#timer as NodeJS.Immediate);
-    }
-    this.#timer = null;
+    this.#timer.stop();
   }
 }

@@ -1,20 +1,13 @@
 import { Command, type Cluster, type Redis } from 'ioredis';
 
 import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
+import { WaitingCalls } from '../driver/waiting-calls.js';
 import { nodeKeyOf, nodeKeysOfSlot, socketOf, TEXTS, type Corkable } from './internals.js';
 
 /** A client the backend can run scripts on: an ioredis `Redis` (single node) or `Cluster`. */
 export type IoredisClient = Redis | Cluster;
 
 type ScriptCommand = 'evalsha' | 'evalsha_ro' | 'eval' | 'eval_ro';
-
-/** A call waiting for the connection: `send` once it is ready, `fail` when the backend closes. */
-interface Waiter {
-  send(): void;
-  fail(error: Error): void;
-  /** Reconnection attempts that failed while it waited. */
-  attempts: number;
-}
 
 /** How an {@link IoredisScriptRunner} sends; every option is off by default. */
 export interface IoredisScriptRunnerOptions {
@@ -114,8 +107,8 @@ export class IoredisScriptRunner implements ScriptRunner {
   readonly #commands: BufferScriptCommands;
   readonly #clusterAutoPipelining: boolean;
   readonly #readOnlyCommands: boolean;
-  readonly #reconnectLimitMs: number | null;
-  readonly #retries: number;
+  /** Calls waiting for the connection to be ready; null without a reconnect limit. */
+  readonly #waiting: WaitingCalls | null;
   readonly #batch: boolean;
   /** Calls a corked socket holds before they are written. */
   readonly #batchSize: number;
@@ -129,25 +122,6 @@ export class IoredisScriptRunner implements ScriptRunner {
   readonly #nodes = new Map<string, Redis>();
   /** `#nodes` was listed in the current tick: a node key it lacks is not looked for again before the next. */
   #nodesListed = false;
-  /** Calls waiting for the connection to be ready, in the order they were made. */
-  readonly #waiting = new Set<Waiter>();
-  /** Listeners are attached to the client (only while calls wait, so that runners leave none behind). */
-  #listening = false;
-  readonly #sendWaiting = (): void => {
-    const waiting = [...this.#waiting];
-    this.#waiting.clear();
-    this.#stopListening();
-    for (const waiter of waiting) waiter.send();
-  };
-  readonly #countAttempt = (): void => {
-    for (const waiter of this.#waiting) {
-      if (++waiter.attempts > this.#retries) {
-        this.#waiting.delete(waiter);
-        waiter.fail(new Error(`no connection to Redis after ${waiter.attempts} reconnection attempts (${this.#client.status}); nothing was sent`));
-      }
-    }
-    if (this.#waiting.size === 0) this.#stopListening();
-  };
   readonly #endTick = (): void => {
     this.#inTick = false;
     this.#nodesListed = false;
@@ -161,15 +135,14 @@ export class IoredisScriptRunner implements ScriptRunner {
     this.#clusterAutoPipelining = client.isCluster && client.options.enableAutoPipelining === true;
     this.#readOnlyCommands = !client.isCluster || (client as Cluster).options.scaleReads !== 'master';
     this.#readsAnyNode = client.isCluster && this.#readOnlyCommands;
-    this.#reconnectLimitMs = options.reconnectLimitMs ?? null;
-    this.#retries = options.retries ?? Number.POSITIVE_INFINITY;
+    this.#waiting = options.reconnectLimitMs === undefined ? null : this.#waitingCalls(options.reconnectLimitMs, options.retries ?? Number.POSITIVE_INFINITY);
     this.#batch = options.batch === true && client.options.enableAutoPipelining !== true;
     this.#batchSize = client.isCluster ? Number.POSITIVE_INFINITY : BATCH_SIZE;
   }
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    if (this.#reconnectLimitMs === null || this.#isReady()) return this.#send(script, keysAndArguments);
-    return new Promise((resolve, reject) => this.#wait(Date.now() + this.#reconnectLimitMs!, () => resolve(this.#send(script, keysAndArguments)), reject));
+    if (this.#waiting === null || this.#isReady()) return this.#send(script, keysAndArguments);
+    return new Promise((resolve, reject) => this.#wait(() => resolve(this.#send(script, keysAndArguments)), reject));
   }
 
   /**
@@ -178,16 +151,13 @@ export class IoredisScriptRunner implements ScriptRunner {
    * arguments depend on when they are sent, such as a TTL measured from now.
    */
   whenReady(): Promise<void> | undefined {
-    if (this.#reconnectLimitMs === null || this.#isReady()) return undefined;
-    return new Promise((resolve, reject) => this.#wait(Date.now() + this.#reconnectLimitMs!, resolve, reject));
+    if (this.#waiting === null || this.#isReady()) return undefined;
+    return new Promise((resolve, reject) => this.#wait(resolve, reject));
   }
 
   /** Rejects every call still waiting for the connection with `error`; they are never sent. */
   abandonWaiting(error: Error): void {
-    const waiting = [...this.#waiting];
-    this.#waiting.clear();
-    this.#stopListening();
-    for (const waiter of waiting) waiter.fail(error);
+    this.#waiting?.abandon(error);
   }
 
   /**
@@ -203,49 +173,31 @@ export class IoredisScriptRunner implements ScriptRunner {
   }
 
   /**
-   * Calls `ready` once the client is ready, synchronously in its 'ready' event so that waiting calls
-   * keep their order, or `fail` at `deadline`. Ready may not last until a call's turn: it then waits
-   * again, within the same deadline.
+   * Calls `ready` once the client is ready, synchronously in its 'ready' event so that waiting calls keep
+   * their order, or `fail` when the call gives up. The client's listeners are there only while calls wait,
+   * so that runners leave none behind.
    */
-  #wait(deadline: number, ready: () => void, fail: (error: Error) => void): void {
-    const status = this.#client.status;
-    if (status === 'end') return fail(new Error('the connection is closed; nothing was sent'));
-    // A lazy client connects on its first command; here no command reaches it until it is ready.
-    if (status === 'wait') this.#client.connect().catch(() => undefined);
-    const waiter: Waiter = {
-      attempts: 0,
-      send: () => {
-        clearTimeout(timer);
-        if (!this.#isReady()) return this.#wait(deadline, ready, fail);
-        try {
-          ready();
-        } catch (error) {
-          fail(error as Error);
-        }
+  #waitingCalls(limitMs: number, retries: number): WaitingCalls {
+    const client = this.#client;
+    const calls: WaitingCalls = new WaitingCalls(limitMs, retries, {
+      isReady: () => this.#isReady(),
+      isEnded: () => client.status === 'end',
+      state: () => client.status,
+      listen: (on) => {
+        const method = on ? 'on' : 'off';
+        client[method]('ready', sendAll);
+        client[method]('reconnecting', countAttempt);
       },
-      fail: (error) => {
-        clearTimeout(timer);
-        fail(error);
-      },
-    };
-    const timer = setTimeout(() => {
-      this.#waiting.delete(waiter);
-      if (this.#waiting.size === 0) this.#stopListening();
-      fail(new Error(`no connection to Redis within ${this.#reconnectLimitMs} ms (${this.#client.status}); nothing was sent`));
-    }, Math.max(0, deadline - Date.now()));
-    this.#waiting.add(waiter);
-    if (!this.#listening) {
-      this.#listening = true;
-      this.#client.on('ready', this.#sendWaiting);
-      this.#client.on('reconnecting', this.#countAttempt);
-    }
+    });
+    const sendAll = (): void => calls.sendAll();
+    const countAttempt = (): void => calls.countAttempt();
+    return calls;
   }
 
-  #stopListening(): void {
-    if (!this.#listening) return;
-    this.#listening = false;
-    this.#client.off('ready', this.#sendWaiting);
-    this.#client.off('reconnecting', this.#countAttempt);
+  #wait(ready: () => void, fail: (error: Error) => void): void {
+    // A lazy client connects on its first command; here no command reaches it until it is ready.
+    if (this.#client.status === 'wait') this.#client.connect().catch(() => undefined);
+    (this.#waiting as WaitingCalls).add(ready, fail);
   }
 
   #send(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {

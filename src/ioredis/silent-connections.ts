@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 
+import { SilenceTimer } from '../driver/silence-timer.js';
 import { answerQueueOf } from './internals.js';
 import type { IoredisClient } from './runner.js';
 
@@ -27,41 +28,29 @@ interface Watched {
  */
 export class SilentConnectionWatch {
   readonly #client: IoredisClient;
-  readonly #windowMs: number;
-  #timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  readonly #timer: SilenceTimer;
 
   constructor(client: IoredisClient, windowMs: number) {
     this.#client = client;
-    this.#windowMs = windowMs;
+    this.#timer = new SilenceTimer(windowMs);
   }
 
   /** After a call timed out. At most one watch runs at a time: the calls that time out meanwhile join it. */
   start(): void {
-    if (this.#timer !== null) return;
+    if (this.#timer.pending) return;
     const watched = connectionsOf(this.#client)
       .filter((connection) => connection.status === 'ready' && answerQueueOf(connection).length > 0)
       .map((connection): Watched => ({ connection, newest: answerQueueOf(connection).peekBack() }));
     if (watched.length === 0) return;
-    // Judged in the check phase (setImmediate), after the poll phase of the same loop turn has read the
-    // replies that arrived while the process was busy: a blocked event loop does not make a connection silent.
-    const judge = (): void => {
-      this.#timer = null;
+    this.#timer.schedule(() => {
       for (const { connection, newest } of watched) {
         if (connection.status === 'ready' && answerQueueOf(connection).toArray().includes(newest)) connection.disconnect(true);
       }
-    };
-    this.#timer = setTimeout(() => {
-      this.#timer = setImmediate(judge);
-    }, this.#windowMs);
-    this.#timer.unref();
+    });
   }
 
   stop(): void {
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer as NodeJS.Timeout);
-      clearImmediate(this.#timer as NodeJS.Immediate);
-    }
-    this.#timer = null;
+    this.#timer.stop();
   }
 }
 

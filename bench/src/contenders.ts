@@ -10,7 +10,8 @@ import type { Endpoint, Topology } from './types.js';
 import { importLib, importScripts } from './lib.js';
 import { keyText, pad12, TTL_MS } from './workload.js';
 
-export type Layout = 'hash' | 'string' | 'keyv' | 'bento';
+/** `typed`: our hash layout written by the typed layer (MessagePack in field d), apart from the raw layer's, whose readers check the bytes. */
+export type Layout = 'hash' | 'typed' | 'string' | 'keyv' | 'bento';
 
 export interface ContenderInfo {
   id: string;
@@ -142,9 +143,20 @@ export const CONTENDERS: ContenderInfo[] = [
     config: 'The same node-redis client running our scripts: evalShaRo(readScript.sha1, { keys: [key] }), evalSha(writeScript.sha1, { keys, arguments: [data, "", ttl] }). For the client-cost analysis.',
   },
   {
+    id: 'ours-node-redis',
+    label: 'redis-lua-cache, node-redis driver (typed layer)',
+    layout: 'typed',
+    group: 'ours',
+    client: 'node-redis',
+    scripts: true,
+    cluster: true,
+    config:
+      "RedisBackend.builder().driver('node-redis').connection(ConnectionMode.single(url) | .cluster(urls)).build(): every other option at its default (node-redis 5 writes the commands of a tick together by itself); the typed layer get(key) / set(key, CacheValue(buffer, expire in 1 h)) (MsgpackFormat of the Buffer), as Keyv's typed API is measured, a new CacheKey per operation.",
+  },
+  {
     id: 'ours-typed',
     label: 'redis-lua-cache typed layer',
-    layout: 'hash',
+    layout: 'typed',
     group: 'ours',
     client: 'ioredis',
     scripts: true,
@@ -199,7 +211,12 @@ export async function createContender(id: string, ctx: ContenderContext): Promis
     case 'ours':
     case 'ours-unbatched':
     case 'ours-typed':
-      return ours(ctx, id !== 'ours-unbatched', id === 'ours-typed');
+    case 'ours-node-redis':
+      return ours(ctx, {
+        batching: id !== 'ours-unbatched',
+        typed: id === 'ours-typed' || id === 'ours-node-redis',
+        driver: id === 'ours-node-redis' ? 'node-redis' : 'ioredis',
+      });
     case 'seed':
       return seed(ctx);
     case 'raw-evalsha':
@@ -220,12 +237,14 @@ export async function createContender(id: string, ctx: ContenderContext): Promis
   }
 }
 
-async function ours(ctx: ContenderContext, batching: boolean, typed: boolean): Promise<ContenderImpl> {
+async function ours(ctx: ContenderContext, how: { batching: boolean; typed: boolean; driver: 'ioredis' | 'node-redis' }): Promise<ContenderImpl> {
+  const { batching, typed } = how;
   const lib = await importLib();
   const { RedisBackend, ConnectionMode, CacheKey, CacheValue } = lib;
   const mode = ctx.topology === 'cluster' ? ConnectionMode.cluster(ctx.nodes.map(urlOf)) : ConnectionMode.single(urlOf(ctx.nodes[0]!));
-  let builder = RedisBackend.builder().connection(mode);
-  builder = builder.autoPipelining(batching);
+  let builder = RedisBackend.builder().driver(how.driver).connection(mode);
+  // node-redis batches by itself and refuses .autoPipelining(false): only the ioredis contenders set it.
+  if (how.driver === 'ioredis') builder = builder.autoPipelining(batching);
   if (typed) {
     const name = ctx.options.compressor ?? 'none';
     const compressor =

@@ -54,11 +54,13 @@ export interface Block {
 }
 
 export const MAIN: string[] = ['ours', 'ours-unbatched', 'seed', 'raw-evalsha', 'raw-getset', 'keyv', 'cache-manager', 'bentocache'];
-export const HEADLINE: string[] = [...MAIN, 'raw-evalsha-noap', 'nr-getset', 'nr-evalsha'];
+export const HEADLINE: string[] = [...MAIN, 'ours-typed', 'ours-node-redis', 'raw-evalsha-noap', 'nr-getset', 'nr-evalsha'];
+/** The cluster block: the main contenders, and the node-redis driver next to Keyv (node-redis' cluster mode). */
+export const CLUSTER: string[] = [...MAIN, 'ours-node-redis'];
 
 const inst = (id: string): Instance => ({ id, tag: id });
 
-const LAYOUT_PREFIX: Record<Layout, string> = { hash: 'h', string: 's', keyv: 'kv', bento: 'bc' };
+const LAYOUT_PREFIX: Record<Layout, string> = { hash: 'h', typed: 't', string: 's', keyv: 'kv', bento: 'bc' };
 
 export function keysFor(size: number, keys = KEYS): number {
   return Math.min(keys, Math.floor(DATASET_BYTES_CAP / size));
@@ -166,7 +168,7 @@ export function buildPlan(): Block[] {
   blocks.push({
     name: 'cluster',
     topology: 'cluster',
-    instances: MAIN.map(inst),
+    instances: CLUSTER.map(inst),
     reps: 1,
     measureMemory: false,
     cells: (i) => {
@@ -188,7 +190,7 @@ export function buildPlan(): Block[] {
 }
 
 /** Contenders profiled with --cpu-prof at 256 in flight, 100 B, get-hit and set. */
-export const PROFILED = ['ours', 'ours-unbatched', 'raw-evalsha', 'raw-getset', 'nr-getset', 'keyv'];
+export const PROFILED = ['ours', 'ours-unbatched', 'ours-node-redis', 'raw-evalsha', 'raw-getset', 'nr-getset', 'keyv'];
 export const PROFILE_WINDOW_MS = QUICK ? 1000 : 3000;
 
 export function profileCells(instance: Instance): Omit<CellSpec, 'rep' | 'block'>[] {

@@ -233,8 +233,8 @@ export class IoredisScriptRunner implements ScriptRunner {
       this.#written(this.#client as Redis);
       return reply;
     }
-    // Only the connection the cluster client sent it to: the slot's primary, or for a read that may go
-    // to replicas, whichever node of the slot ioredis picked.
+    // Only the connection the cluster client sent it to: the slot's primary; for a read that may go to
+    // replicas, ioredis picks a node of the slot at random, so each of them.
     const keys = nodeKeysOfSlot(this.#client as Cluster, command.getSlot());
     if (keys !== undefined) {
       const last = command.name === 'evalsha_ro' && this.#readsAnyNode ? keys.length : 1;

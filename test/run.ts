@@ -1,5 +1,5 @@
 /**
- * Runs every `test/*.test.ts` file in a process of its own (a crash or a leaked handle in one file cannot
+ * Runs every `*.test.ts` file below `test/` in a process of its own (a crash or a leaked handle in one file cannot
  * hide the others), adds up uvu's per-file summaries and ends with the line CI counts:
  * `N passed, M failed`. A file that dies before printing its summary counts as one failure.
  *
@@ -7,7 +7,7 @@
  * `TEST_DRIVER` set for it (test/helpers/driver.ts reads it) and the driver in its header. Setting
  * `TEST_DRIVER` yourself runs such files on that driver only.
  *
- * Usage: `npm test`, or `npm test -- conformance` to run only files whose name contains "conformance";
+ * Usage: `npm test`, or `npm test -- conformance` to run only files whose path contains "conformance";
  * `TEST_DRIVER=node-redis npm test -- conformance` for one driver.
  */
 import { spawn } from 'node:child_process';
@@ -17,8 +17,9 @@ import { fileURLToPath } from 'node:url';
 
 const testDir = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
-const files = readdirSync(testDir)
-  .filter((name) => name.endsWith('.test.ts') && (filters.length === 0 || filters.some((f) => name.includes(f))))
+// Every *.test.ts below test/, by its path from there (`faults/network.test.ts`): filters match folders too.
+const files = readdirSync(testDir, { recursive: true, encoding: 'utf8' })
+  .filter((path) => path.endsWith('.test.ts') && (filters.length === 0 || filters.some((f) => path.includes(f))))
   .sort();
 
 const FILE_TIMEOUT_MS = 180_000;

@@ -5,8 +5,8 @@
  */
 import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
 import { BUFFER_REPLIES, type NodeRedisCluster, type NodeRedisNodeClient } from './clients.js';
-import { scriptCommand, sendScript, withinTimeout } from './commands.js';
-import { executeOnKeyNode, slotOf, type NodeCall } from './internals.js';
+import { scriptCommand, sendScript, withinTimeout, type Reroute } from './commands.js';
+import { executeOnKeyNode, readyPrimaryClient, slotOf, type NodeCall } from './internals.js';
 import type { NodeConnections } from './node-connections.js';
 import type { SilentConnectionWatch } from './silent-connections.js';
 
@@ -34,6 +34,8 @@ export class NodeRedisClusterRunner implements ScriptRunner {
   // Not frozen: node-redis writes the slot number into the options of every cluster call.
   readonly #options = { ...BUFFER_REPLIES };
   #nextReplica = 0;
+  /** A call its primary redirected goes through node-redis' redirection loop (the first key is `args[3]`). */
+  readonly #reroute: Reroute = (args, script) => this.#routed(args[3] as string | Buffer, args, script);
 
   /** `nodes`: absent for a cluster the application gave (its own behaviour applies). */
   constructor(cluster: NodeRedisCluster, replicaReads: boolean, nodes?: NodeConnections, responseTimeout?: { readonly ms: number; readonly watch: SilentConnectionWatch }) {
@@ -51,7 +53,17 @@ export class NodeRedisClusterRunner implements ScriptRunner {
     return onReplica ? this.#onReplica(firstKey, args, script) : this.#onPrimary(firstKey, args, script);
   }
 
+  /**
+   * Sends on the key's primary as the slot map has it, when its connection is ready; else, or when the
+   * primary redirects the call, through node-redis' redirection loop (which follows MOVED and ASK, and
+   * opens node connections). The direct send skips that loop's two async steps per call.
+   */
   #onPrimary(firstKey: string | Buffer, args: Array<string | Buffer>, script: ScriptDefinition): Promise<unknown> {
+    const client = readyPrimaryClient(this.#cluster, slotOf(firstKey));
+    return client === undefined ? this.#routed(firstKey, args, script) : this.#sendOn(client, args, script, this.#options, this.#reroute);
+  }
+
+  #routed(firstKey: string | Buffer, args: Array<string | Buffer>, script: ScriptDefinition): Promise<unknown> {
     const call: NodeCall = (client, options) => this.#sendOn(client, args, script, options);
     return executeOnKeyNode(this.#cluster, firstKey, false, this.#options, call);
   }
@@ -72,10 +84,10 @@ export class NodeRedisClusterRunner implements ScriptRunner {
    * Sends on one node, within the response timeout; a call to a node that is reconnecting first waits
    * for it (outside the timeout: it gives up on its own bounds, and is then never sent).
    */
-  #sendOn(client: NodeRedisNodeClient, args: Array<string | Buffer>, script: ScriptDefinition, options: object): Promise<unknown> {
+  #sendOn(client: NodeRedisNodeClient, args: Array<string | Buffer>, script: ScriptDefinition, options: object, reroute?: Reroute): Promise<unknown> {
     const waiting = client.isReady ? undefined : this.#nodes?.whenReady(client);
     if (waiting !== undefined) return waiting.then(() => this.#sendOn(client, args, script, options));
-    const reply = sendScript(client, args, script, options);
+    const reply = sendScript(client, args, script, options, reroute);
     if (this.#timeoutMs === null) return reply;
     (this.#watch as SilentConnectionWatch).sent(client, reply);
     return withinTimeout(reply, this.#timeoutMs);

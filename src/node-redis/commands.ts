@@ -32,17 +32,29 @@ function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
+/** Whether a cluster node answered that the key's slot is elsewhere (MOVED) or being moved (ASK): the call did not run. */
+function isRedirection(error: unknown): boolean {
+  return error instanceof Error && (error.message.startsWith('MOVED ') || error.message.startsWith('ASK '));
+}
+
+/** Sends a call that a node redirected (`args` as sent) to where the cluster's redirection loop says it belongs. */
+export type Reroute = (args: Array<string | Buffer>, script: ScriptDefinition) => Promise<unknown>;
+
 /**
  * Sends `args` (an EVALSHA or EVALSHA_RO of `script`) on `client`; a `NOSCRIPT` reply is answered with
- * EVAL or EVAL_RO of the same call on the same client, which caches the script on that server.
+ * EVAL or EVAL_RO of the same call on the same client, which caches the script on that server. With
+ * `reroute`, a MOVED or ASK reply hands the call to it. One rejection handler per call does both.
  */
-export function sendScript(client: NodeRedisNodeClient, args: Array<string | Buffer>, script: ScriptDefinition, options: object): Promise<unknown> {
-  return client.sendCommand(args, options).catch((error: unknown) => {
-    if (!isNoScript(error)) throw error;
+export function sendScript(client: NodeRedisNodeClient, args: Array<string | Buffer>, script: ScriptDefinition, options: object, reroute?: Reroute): Promise<unknown> {
+  const failed = (error: unknown): Promise<unknown> => {
+    if (reroute !== undefined && isRedirection(error)) return reroute(args, script);
+    // EVAL caches the script: a second NOSCRIPT cannot come, and would not be answered twice.
+    if (!isNoScript(error) || args[1] === script.source) throw error;
     args[0] = args[0] === 'EVALSHA_RO' ? 'EVAL_RO' : 'EVAL';
     args[1] = script.source;
-    return client.sendCommand(args, options);
-  });
+    return client.sendCommand(args, options).then(undefined, failed);
+  };
+  return client.sendCommand(args, options).then(undefined, failed);
 }
 
 /** `reply`, or a {@link ResponseTimeout} rejection once `timeoutMs` passed without it. */

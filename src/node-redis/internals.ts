@@ -59,6 +59,15 @@ export function executeOnKeyNode(cluster: NodeRedisCluster, firstKey: string | B
   return internalsOf(cluster)._execute.call(internalsOf(cluster), firstKey, isReadonly, options, fn);
 }
 
+/**
+ * The client of the primary that owns `slot` in the slot map, when it takes calls now: what
+ * node-redis' redirection loop would send on first, without its two async steps per call.
+ */
+export function readyPrimaryClient(cluster: NodeRedisCluster, slot: number): NodeRedisNodeClient | undefined {
+  const client = cluster.slots[slot]?.master.client;
+  return client?.isReady === true ? client : undefined;
+}
+
 /** The hash slot of `key`, as node-redis computes it. */
 export function slotOf(key: string | Buffer): number {
   return (keySlot as (key: string | Buffer) => number)(key);

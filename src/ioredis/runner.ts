@@ -24,12 +24,12 @@ export interface IoredisScriptRunnerOptions {
   /** With `reconnectLimitMs`: a waiting call also gives up after this many failed reconnection attempts. */
   readonly retries?: number;
   /**
-   * Batch the calls of one event-loop tick into few socket writes, per connection (each node of a
-   * cluster has its own): the first call of a tick to a connection is written at once (the server starts
-   * on it while the caller issues the others), the next ones are corked and leave in writes of
-   * {@link BATCH_SIZE}, the rest when the tick ends (`process.nextTick`). Much cheaper per call than
-   * ioredis auto-pipelining, which it replaces: ignored when the client has `enableAutoPipelining` on.
-   * The backend sets it for the connection it opens.
+   * Batch the calls of one event-loop tick into few socket writes, per connection: on a single node the
+   * first call of a tick is written at once (the server starts on it while the caller issues the others),
+   * the next ones are corked and leave in writes of {@link BATCH_SIZE}, the rest when the tick ends
+   * (`process.nextTick`); on a cluster each node's calls of the tick leave together when it ends. Much
+   * cheaper per call than ioredis auto-pipelining, which it replaces: ignored when the client has
+   * `enableAutoPipelining` on. The backend sets it for the connection it opens.
    */
   readonly batch?: boolean;
 }
@@ -37,8 +37,8 @@ export interface IoredisScriptRunnerOptions {
 /**
  * Calls per socket write when batching on a single node: 8 did better than 16 and 32 in bench/ on 2
  * cores (reads and writes, 16 to 1024 in flight). On a cluster the nodes' servers share the work, so
- * one of them is busy while the client builds a tick: a node's calls after the first leave together when
- * the tick ends, which cost the client and the servers less per call in bench/.
+ * one of them is busy while the client builds a tick: a node's calls of a tick all leave together when
+ * it ends, which cost the client and the servers less per call in bench/.
  */
 const BATCH_SIZE = 8;
 
@@ -228,26 +228,30 @@ export class IoredisScriptRunner implements ScriptRunner {
       this.#inTick = true;
       process.nextTick(this.#endTick);
     }
-    const reply = this.#client.sendCommand(command) as Promise<unknown>;
     if (!this.#client.isCluster) {
-      this.#written(this.#client as Redis);
+      const reply = this.#client.sendCommand(command) as Promise<unknown>;
+      this.#hold(this.#client as Redis);
       return reply;
     }
-    // Only the connection the cluster client sent it to: the slot's primary; for a read that may go to
-    // replicas, ioredis picks a node of the slot at random, so each of them.
+    // The node's socket is corked before the call is written to it. Only the connection the cluster
+    // client sends it to: the slot's primary; for a read that may go to replicas, ioredis picks a node of
+    // the slot at random, so each of them.
     const keys = nodeKeysOfSlot(this.#client as Cluster, command.getSlot());
     if (keys !== undefined) {
       const last = command.name === 'evalsha_ro' && this.#readsAnyNode ? keys.length : 1;
       for (let index = 0; index < last; index++) {
         const node = this.#nodeOf(keys[index] as string);
-        if (node !== undefined) this.#written(node);
+        if (node !== undefined) this.#hold(node);
       }
     }
-    return reply;
+    return this.#client.sendCommand(command) as Promise<unknown>;
   }
 
-  /** After a call was written to `connection`: the first of the tick has left, the next ones are held and leave in batches. */
-  #written(connection: Redis): void {
+  /**
+   * Corks `connection`'s socket at its first call of the tick (on a single node, written just before), and
+   * writes out what it holds every `#batchSize` calls after that.
+   */
+  #hold(connection: Redis): void {
     const corked = this.#corked.get(connection);
     if (corked === undefined) {
       const stream = socketOf(connection);

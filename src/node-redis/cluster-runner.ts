@@ -6,7 +6,7 @@
 import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
 import { BUFFER_REPLIES, type NodeRedisCluster, type NodeRedisNodeClient } from './clients.js';
 import { scriptCommand, sendScript, withinTimeout, type Reroute } from './commands.js';
-import { executeOnKeyNode, readyPrimaryClient, slotOf, type NodeCall } from './internals.js';
+import { executeOnKeyNode, readyPrimaryClient, slotOf } from './internals.js';
 import type { NodeConnections } from './node-connections.js';
 import type { SilentConnectionWatch } from './silent-connections.js';
 
@@ -64,8 +64,7 @@ export class NodeRedisClusterRunner implements ScriptRunner {
   }
 
   #routed(firstKey: string | Buffer, args: Array<string | Buffer>, script: ScriptDefinition): Promise<unknown> {
-    const call: NodeCall = (client, options) => this.#sendOn(client, args, script, options);
-    return executeOnKeyNode(this.#cluster, firstKey, false, this.#options, call);
+    return executeOnKeyNode(this.#cluster, firstKey, false, this.#options, (client, options) => this.#sendOn(client, args, script, options));
   }
 
   async #onReplica(firstKey: string | Buffer, args: Array<string | Buffer>, script: ScriptDefinition): Promise<unknown> {

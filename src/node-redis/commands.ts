@@ -43,18 +43,19 @@ export type Reroute = (args: Array<string | Buffer>, script: ScriptDefinition) =
 /**
  * Sends `args` (an EVALSHA or EVALSHA_RO of `script`) on `client`; a `NOSCRIPT` reply is answered with
  * EVAL or EVAL_RO of the same call on the same client, which caches the script on that server. With
- * `reroute`, a MOVED or ASK reply hands the call to it. One rejection handler per call does both.
+ * `reroute`, a MOVED or ASK reply hands the call to it. One rejection handler per call does both; it is
+ * an anonymous function on purpose: a named one costs a `__name` call per creation where the source runs
+ * through tsx or esbuild with keepNames (the bench does).
  */
 export function sendScript(client: NodeRedisNodeClient, args: Array<string | Buffer>, script: ScriptDefinition, options: object, reroute?: Reroute): Promise<unknown> {
-  const failed = (error: unknown): Promise<unknown> => {
+  return client.sendCommand(args, options).catch((error: unknown) => {
     if (reroute !== undefined && isRedirection(error)) return reroute(args, script);
-    // EVAL caches the script: a second NOSCRIPT cannot come, and would not be answered twice.
-    if (!isNoScript(error) || args[1] === script.source) throw error;
+    if (!isNoScript(error)) throw error;
     args[0] = args[0] === 'EVALSHA_RO' ? 'EVAL_RO' : 'EVAL';
     args[1] = script.source;
-    return client.sendCommand(args, options).then(undefined, failed);
-  };
-  return client.sendCommand(args, options).then(undefined, failed);
+    const evaluated = client.sendCommand(args, options);
+    return reroute === undefined ? evaluated : evaluated.catch((evalError: unknown) => (isRedirection(evalError) ? reroute(args, script) : Promise.reject(evalError)));
+  });
 }
 
 /** `reply`, or a {@link ResponseTimeout} rejection once `timeoutMs` passed without it. */

@@ -371,7 +371,7 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
   );
   L.push('');
   L.push(
-    `All at 100 B and 256 in flight. The ioredis driver's default batching (\`.autoPipelining(true)\`, src/ioredis/runner.ts) corks only the connections a tick writes to: the first call of a tick to a connection leaves at once, the next ones are held in its socket and leave in writes of 8 on a single node, and at the end of the tick on a cluster node; ioredis' own auto-pipelining is off underneath. The node-redis driver leaves batching to node-redis, which writes the commands of a tick together. The raw floor used for the first row: reads ${rawBest.g === rawOn.g ? 'auto-pipelining on' : 'auto-pipelining off'}, writes ${rawBest.s === rawOn.s ? 'auto-pipelining on' : 'auto-pipelining off'}.`,
+    `All at 100 B and 256 in flight. The ioredis driver's default batching (\`.autoPipelining(true)\`, src/ioredis/runner.ts) corks only the connections a tick writes to: on a single node the first call of a tick leaves at once and the next ones leave in writes of 8, and on a cluster each node's calls of the tick leave together at its end; ioredis' own auto-pipelining is off underneath. The node-redis driver leaves batching to node-redis, which writes the commands of a tick together. The raw floor used for the first row: reads ${rawBest.g === rawOn.g ? 'auto-pipelining on' : 'auto-pipelining off'}, writes ${rawBest.s === rawOn.s ? 'auto-pipelining on' : 'auto-pipelining off'}.`,
   );
   L.push('');
   if (unbatched.g && rawOff.g) {

@@ -17,9 +17,9 @@ import {
   RedisBackend,
   ZstdCompressor,
   type RedisBackendBuilder,
-} from '../src/index.js';
-import { commandCalls, startRedis, type RedisUnderTest } from './helpers/redis.js';
-import { rejection } from './helpers/settle.js';
+} from '../../src/index.js';
+import { commandCalls, startRedis, type RedisUnderTest } from '../helpers/redis.js';
+import { rejection } from '../helpers/settle.js';
 
 const test = suite('bad input');
 let redis: RedisUnderTest;

@@ -11,9 +11,9 @@ import {
   ConnectionMode,
   TimeoutError,
   type RedisBackendBuilder,
-} from '../src/index.js';
-import { builder, clusterClient } from './helpers/driver.js';
-import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from './helpers/cluster.js';
+} from '../../src/index.js';
+import { builder, clusterClient } from '../helpers/driver.js';
+import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from '../helpers/cluster.js';
 
 const test = suite('cluster');
 const PASSWORD = 'cluster-secret-never-shown';

@@ -5,18 +5,18 @@
  * node and on a real 3-primary cluster.
  *
  * Replay a failure (seed, path and replayPath are printed with it):
- *   MODEL_TARGET=single MODEL_SEED=<seed> MODEL_PATH=<path> MODEL_REPLAY=<replayPath> npx tsx test/model.test.ts
+ *   MODEL_TARGET=single MODEL_SEED=<seed> MODEL_PATH=<path> MODEL_REPLAY=<replayPath> npx tsx test/contract/model.test.ts
  * MODEL_TARGET (single | cluster) runs one suite only; MODEL_RUNS and MODEL_COMMANDS change the budget;
  * MODEL_MAX_DATE=0 leaves expires at the largest Date out of the random writes (the known failure below).
  */
 import { Cluster } from 'ioredis';
 import { suite } from 'uvu';
 
-import { CacheKeyFormat, ConnectionMode, type RedisBackendBuilder } from '../src/index.js';
-import { builder } from './helpers/driver.js';
-import { startCluster, type ClusterUnderTest } from './helpers/cluster.js';
-import { ReadCmd, WriteCmd, runCommands, runModelProperty, type ModelTarget } from './helpers/model.js';
-import { startRedis, type RedisUnderTest } from './helpers/redis.js';
+import { CacheKeyFormat, ConnectionMode, type RedisBackendBuilder } from '../../src/index.js';
+import { builder } from '../helpers/driver.js';
+import { startCluster, type ClusterUnderTest } from '../helpers/cluster.js';
+import { ReadCmd, WriteCmd, runCommands, runModelProperty, type ModelTarget } from '../helpers/model.js';
+import { startRedis, type RedisUnderTest } from '../helpers/redis.js';
 
 function envNumber(name: string, fallback: number): number {
   const text = process.env[name];

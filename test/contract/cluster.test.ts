@@ -2,11 +2,11 @@
 /** The conformance suite of the single-node backend, unchanged, against a real 3+3 Redis Cluster. */
 import { Cluster } from 'ioredis';
 
-import { ConnectionMode } from '../src/index.js';
-import { startCluster } from './helpers/cluster.js';
-import { runConformance } from './helpers/conformance.js';
-import { builder, DRIVER } from './helpers/driver.js';
-import { ExpiryWatcher } from './helpers/expiry.js';
+import { ConnectionMode } from '../../src/index.js';
+import { startCluster } from '../helpers/cluster.js';
+import { runConformance } from '../helpers/conformance.js';
+import { builder, DRIVER } from '../helpers/driver.js';
+import { ExpiryWatcher } from '../helpers/expiry.js';
 
 const cluster = await startCluster();
 const primaries = await cluster.primaries();

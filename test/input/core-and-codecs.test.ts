@@ -19,7 +19,7 @@ import {
   RedisBackend,
   ZstdCompressor,
   type KeyPart,
-} from '../src/index.js';
+} from '../../src/index.js';
 
 test('UrlEncoded produces the bytes hitbox produces', () => {
   const key = new CacheKey('api', 1, [

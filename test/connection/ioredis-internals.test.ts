@@ -7,9 +7,9 @@ import { Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { CacheKey, CacheValue, ConfigurationError, ConnectionMode, RedisBackend } from '../src/index.js';
-import { infoField, startRedis, type RedisUnderTest } from './helpers/redis.js';
-import { eventually, rejection } from './helpers/settle.js';
+import { CacheKey, CacheValue, ConfigurationError, ConnectionMode, RedisBackend } from '../../src/index.js';
+import { infoField, startRedis, type RedisUnderTest } from '../helpers/redis.js';
+import { eventually, rejection } from '../helpers/settle.js';
 
 const test = suite('ioredis internals');
 let redis: RedisUnderTest;

@@ -5,7 +5,7 @@ import { Cluster } from 'ioredis';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from './helpers/cluster.js';
+import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from '../helpers/cluster.js';
 
 const SLOTS = 16384;
 let cluster: ClusterUnderTest | undefined;

@@ -7,11 +7,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { CacheKey, CacheValue, ConnectionMode, TimeoutError } from '../src/index.js';
-import { builder } from './helpers/driver.js';
-import { FaultProxy } from './helpers/fault-proxy.js';
-import { startRedis, type RedisUnderTest } from './helpers/redis.js';
-import { timed } from './helpers/settle.js';
+import { CacheKey, CacheValue, ConnectionMode, TimeoutError } from '../../src/index.js';
+import { builder } from '../helpers/driver.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { startRedis, type RedisUnderTest } from '../helpers/redis.js';
+import { timed } from '../helpers/settle.js';
 
 const test = suite('silent connection replaced');
 let redis: RedisUnderTest;

@@ -17,11 +17,11 @@ import {
   type RedisBackend,
   ScriptError,
   TimeoutError,
-} from '../src/index.js';
-import { builder } from './helpers/driver.js';
-import { FaultProxy } from './helpers/fault-proxy.js';
-import { freePort, infoField, startRedis, type RedisUnderTest } from './helpers/redis.js';
-import { eventually, timed } from './helpers/settle.js';
+} from '../../src/index.js';
+import { builder } from '../helpers/driver.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { freePort, infoField, startRedis, type RedisUnderTest } from '../helpers/redis.js';
+import { eventually, timed } from '../helpers/settle.js';
 
 const test = suite('faults');
 const unhandled: unknown[] = [];

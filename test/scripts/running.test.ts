@@ -3,10 +3,10 @@ import { Redis, ReplyError } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { read, readScript, remove, write, allScripts } from '../generated/index.js';
-import { CacheKey, CacheValue, ConnectionMode, IoredisScriptRunner, RedisBackend, ScriptError } from '../src/index.js';
-import { commandCalls, startRedis, type RedisUnderTest } from './helpers/redis.js';
-import { rejection } from './helpers/settle.js';
+import { read, readScript, remove, write, allScripts } from '../../generated/index.js';
+import { CacheKey, CacheValue, ConnectionMode, IoredisScriptRunner, RedisBackend, ScriptError } from '../../src/index.js';
+import { commandCalls, startRedis, type RedisUnderTest } from '../helpers/redis.js';
+import { rejection } from '../helpers/settle.js';
 
 const test = suite('scripts');
 let redis: RedisUnderTest;

@@ -13,10 +13,10 @@ import {
   ConnectionError,
   ConnectionMode,
   InvalidValueError,
-} from '../src/index.js';
-import { builder, singleClient } from './helpers/driver.js';
-import { freePort, infoField, startRedis, type RedisUnderTest } from './helpers/redis.js';
-import { rejection } from './helpers/settle.js';
+} from '../../src/index.js';
+import { builder, singleClient } from '../helpers/driver.js';
+import { freePort, infoField, startRedis, type RedisUnderTest } from '../helpers/redis.js';
+import { rejection } from '../helpers/settle.js';
 
 const test = suite('backend');
 const PASSWORD = 'pa55-w0rd-never-shown';

@@ -12,11 +12,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { BackendError, CacheKey, CacheValue, ConnectionError, ConnectionMode, TimeoutError } from '../src/index.js';
-import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from './helpers/cluster.js';
-import { builder } from './helpers/driver.js';
-import { FaultProxy } from './helpers/fault-proxy.js';
-import { eventually, timed } from './helpers/settle.js';
+import { BackendError, CacheKey, CacheValue, ConnectionError, ConnectionMode, TimeoutError } from '../../src/index.js';
+import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from '../helpers/cluster.js';
+import { builder } from '../helpers/driver.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { eventually, timed } from '../helpers/settle.js';
 
 const test = suite('cluster-faults');
 const RESPONSE_TIMEOUT_MS = 200;

@@ -11,8 +11,8 @@ import { Cluster, Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { CacheKey, CacheValue, ConfigurationError, ConnectionMode, RedisBackend, type DriverName } from '../src/index.js';
-import { startRedis, type RedisUnderTest } from './helpers/redis.js';
+import { CacheKey, CacheValue, ConfigurationError, ConnectionMode, RedisBackend, type DriverName } from '../../src/index.js';
+import { startRedis, type RedisUnderTest } from '../helpers/redis.js';
 
 const test = suite('drivers');
 let redis: RedisUnderTest;
@@ -91,8 +91,8 @@ test(".autoPipelining(false) is refused by name for node-redis, kept for ioredis
 });
 
 test('an ioredis backend never loads @redis/client (checked in a process of its own)', async () => {
-  const child = join(import.meta.dirname, 'fixtures', 'drivers', 'ioredis-only.ts');
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, redis.url], { cwd: join(import.meta.dirname, '..') });
+  const child = join(import.meta.dirname, '..', 'fixtures', 'drivers', 'ioredis-only.ts');
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, redis.url], { cwd: join(import.meta.dirname, '..', '..') });
   assert.equal(JSON.parse(stdout.trim().split('\n').at(-1) as string), { driver: 'ioredis', loaded: [] });
 });
 

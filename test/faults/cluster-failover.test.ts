@@ -7,9 +7,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { CacheKey, CacheValue, ConnectionError, ConnectionMode, RedisBackend } from '../src/index.js';
-import { builder } from './helpers/driver.js';
-import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from './helpers/cluster.js';
+import { CacheKey, CacheValue, ConnectionError, ConnectionMode, RedisBackend } from '../../src/index.js';
+import { builder } from '../helpers/driver.js';
+import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from '../helpers/cluster.js';
 
 const WORKERS = 16;
 const KEYS = 480;

@@ -11,14 +11,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Node, Project } from 'ts-morph';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { emitAll, emitScriptModule } from '../scripts/generator/emit.js';
-import { findOutdated, writeGenerated } from '../scripts/generator/generated-directory.js';
-import { stripCommentsAndStrings } from '../scripts/generator/lua-lexer.js';
-import { formatDiagnostic, type LuaSource, type ScriptModel } from '../scripts/generator/model.js';
-import { parseScript, parseScripts } from '../scripts/generator/parse-scripts.js';
-import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../src/core/scripting.js';
+import { emitAll, emitScriptModule } from '../../scripts/generator/emit.js';
+import { findOutdated, writeGenerated } from '../../scripts/generator/generated-directory.js';
+import { stripCommentsAndStrings } from '../../scripts/generator/lua-lexer.js';
+import { formatDiagnostic, type LuaSource, type ScriptModel } from '../../scripts/generator/model.js';
+import { parseScript, parseScripts } from '../../scripts/generator/parse-scripts.js';
+import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../../src/core/scripting.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = join(root, 'test/fixtures/generator');
 
 /** A fixture as the generator would see it in lua/, so diagnostics read exactly as the CLI prints them. */

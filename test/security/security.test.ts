@@ -23,12 +23,12 @@ import {
   ForeignDataError,
   RedisBackend,
   ScriptError,
-} from '../src/index.js';
-import { startCluster, type ClusterUnderTest } from './helpers/cluster.js';
-import { freePort, startRedis, type RedisUnderTest } from './helpers/redis.js';
-import { createTestPki, startTlsRedis, type TestPki, type TlsRedisUnderTest } from './helpers/tls.js';
-import { rejection } from './helpers/settle.js';
-import { builder, DRIVER } from './helpers/driver.js';
+} from '../../src/index.js';
+import { startCluster, type ClusterUnderTest } from '../helpers/cluster.js';
+import { freePort, startRedis, type RedisUnderTest } from '../helpers/redis.js';
+import { createTestPki, startTlsRedis, type TestPki, type TlsRedisUnderTest } from '../helpers/tls.js';
+import { rejection } from '../helpers/settle.js';
+import { builder, DRIVER } from '../helpers/driver.js';
 
 /**
  * The minimal ACL rule for a single node (README), found by experiment: every command is needed (see the test
@@ -60,7 +60,7 @@ const ADMIN_PASSWORD = `${SECRET_MARK}-admin`;
 const ACL_PASSWORD = `${SECRET_MARK}-acl`;
 const WRONG_PASSWORD = `${SECRET_MARK}-wrong`;
 const PREFIX = 'myapp';
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const test = suite('security');
 let pki: TestPki;

@@ -1,9 +1,9 @@
 // @drivers ioredis node-redis
-import { ConnectionMode } from '../src/index.js';
-import { runConformance } from './helpers/conformance.js';
-import { builder, DRIVER } from './helpers/driver.js';
-import { ExpiryWatcher } from './helpers/expiry.js';
-import { startRedis } from './helpers/redis.js';
+import { ConnectionMode } from '../../src/index.js';
+import { runConformance } from '../helpers/conformance.js';
+import { builder, DRIVER } from '../helpers/driver.js';
+import { ExpiryWatcher } from '../helpers/expiry.js';
+import { startRedis } from '../helpers/redis.js';
 
 const redis = await startRedis();
 const watcher = await ExpiryWatcher.start(redis.host, redis.port);

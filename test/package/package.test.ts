@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NAME = 'redis-lua-cache';
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
 

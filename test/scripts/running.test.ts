@@ -1,14 +1,13 @@
-/** The scripts and their runner against a real server: SHA1s, EVALSHA in steady state, NOSCRIPT recovery. */
-import { Redis, ReplyError } from 'ioredis';
+// @drivers ioredis node-redis
+/** How a backend runs the scripts, on each driver: EVALSHA / EVALSHA_RO in steady state, NOSCRIPT recovered with EVAL, server errors typed. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { read, readScript, remove, write, allScripts } from '../../generated/index.js';
-import { CacheKey, CacheValue, ConnectionMode, IoredisScriptRunner, RedisBackend, ScriptError } from '../../src/index.js';
+import { CacheKey, CacheValue, ConnectionMode, ScriptError } from '../../src/index.js';
+import { builder } from '../helpers/driver.js';
 import { commandCalls, startRedis, type RedisUnderTest } from '../helpers/redis.js';
-import { rejection } from '../helpers/settle.js';
 
-const test = suite('scripts');
+const test = suite('running scripts');
 let redis: RedisUnderTest;
 
 test.before(async () => {
@@ -19,42 +18,8 @@ test.after(async () => {
   await redis.stop();
 });
 
-test('every script SHA1 equals what SCRIPT LOAD returns for its source', async () => {
-  assert.equal(allScripts.map((script) => script.name).sort(), ['read', 'remove', 'write']);
-  for (const script of allScripts) {
-    assert.is(await redis.admin.script('LOAD', script.source), script.sha1, script.name);
-  }
-});
-
-test('only the read script is read-only, and the server enforces it', async () => {
-  assert.equal(allScripts.filter((script) => script.readOnly).map((script) => script.name), ['read']);
-  // EVAL_RO refuses a script that may write: the write script's missing no-writes flag is real.
-  const writeScript = allScripts.find((script) => script.name === 'write');
-  // The read script runs under EVAL_RO: a missing key replies nil.
-  assert.is(await redis.admin.eval_ro(readScript.source, 1, 'ro-check'), null, 'EVAL_RO runs the read script');
-  const refused = await rejection(redis.admin.eval_ro(writeScript?.source ?? '', 1, 'ro-check', 'd', '', ''));
-  // Refused up front for its flags, not for a write command it reached (which would mean it ran).
-  assert.instance(refused, ReplyError, String(refused));
-  assert.is(refused.message, 'ERR Can not execute a script with write flag using *_ro command.');
-  assert.is(await redis.admin.exists('ro-check'), 0);
-});
-
-test('the read script runs on a replica', async () => {
-  const replica = await startRedis({ args: ['--replicaof', redis.host, String(redis.port)] });
-  try {
-    const runner = new IoredisScriptRunner(redis.admin);
-    await write(runner, 'replicated', Buffer.from('on the replica'), 1234, 60_000);
-    await redis.admin.wait(1, 5_000);
-    const reply = await read(new IoredisScriptRunner(replica.admin), 'replicated');
-    assert.is(reply?.[0].toString(), 'on the replica');
-    assert.is(reply?.[1], 1234);
-  } finally {
-    await replica.stop();
-  }
-});
-
 test('steady-state calls are EVALSHA / EVALSHA_RO, never EVAL', async () => {
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).build();
+  const backend = builder().connection(ConnectionMode.single(redis.url)).build();
   const key = new CacheKey('scripts', 1, [{ key: 'k', value: 'steady' }]);
   await backend.set(key, new CacheValue(0));
   await backend.get(key);
@@ -75,7 +40,7 @@ test('steady-state calls are EVALSHA / EVALSHA_RO, never EVAL', async () => {
 });
 
 test('SCRIPT FLUSH in the middle of a run causes no error', async () => {
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).build();
+  const backend = builder().connection(ConnectionMode.single(redis.url)).build();
   const keys = Array.from({ length: 50 }, (_, i) => new CacheKey('flush', 1, [{ key: 'i', value: String(i) }]));
   const noscriptReplies = async (): Promise<number> => Number(/^errorstat_NOSCRIPT:count=(\d+)/m.exec(await redis.admin.info('errorstats'))?.[1] ?? 0);
   const [callsBefore, noscriptBefore] = [await commandCalls(redis.admin), await noscriptReplies()];
@@ -103,36 +68,8 @@ test('SCRIPT FLUSH in the middle of a run causes no error', async () => {
   await backend.close();
 });
 
-test('the write script checks its arguments before changing anything', async () => {
-  const runner = new IoredisScriptRunner(redis.admin);
-  await write(runner, 'checked', Buffer.from('old'), null, null);
-  for (const ttl of [1.5, 2 ** 60]) {
-    const error = await write(runner, 'checked', Buffer.from('new'), null, ttl).then(
-      () => null,
-      (e: Error) => e,
-    );
-    assert.match(String(error), /BAD_ARGUMENT ttl/);
-  }
-  assert.is(await redis.admin.hget('checked', 'd'), 'old');
-  assert.is(await redis.admin.pttl('checked'), -1);
-  assert.is(await remove(runner, 'checked'), 1);
-});
-
-test('a runner with a reconnect limit connects a lazy client, and leaves no listener on it', async () => {
-  const client = new Redis({ host: redis.host, port: redis.port, lazyConnect: true });
-  try {
-    const runners = Array.from({ length: 12 }, () => new IoredisScriptRunner(client, { reconnectLimitMs: 1_000 }));
-    await write(runners[0]!, 'lazy', Buffer.from('x'), null, 60_000);
-    const replies = await Promise.all(runners.map((runner) => read(runner, 'lazy')));
-    assert.ok(replies.every((reply) => reply?.[0].toString() === 'x'));
-    assert.is(client.listenerCount('ready'), 0, 'no runner keeps a ready listener once nothing waits');
-  } finally {
-    client.disconnect();
-  }
-});
-
 test('a server error reply reaches the caller as ScriptError with the server words', async () => {
-  const backend = RedisBackend.builder().connection(ConnectionMode.single(redis.url)).build();
+  const backend = builder().connection(ConnectionMode.single(redis.url)).build();
   const key = new CacheKey('scripts', 1, [{ key: 'k', value: 'oom' }]);
   await redis.admin.config('SET', 'maxmemory', '1');
   try {

@@ -1,3 +1,4 @@
+// @drivers ioredis node-redis
 /** Bad input end to end: odd keys, odd and oversized values, odd times, and entries corrupted behind the backend's back. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,10 +15,11 @@ import {
   InvalidKeyError,
   InvalidValueError,
   JsonFormat,
-  RedisBackend,
   ZstdCompressor,
+  type RedisBackend,
   type RedisBackendBuilder,
 } from '../../src/index.js';
+import { builder as driverBuilder } from '../helpers/driver.js';
 import { commandCalls, startRedis, type RedisUnderTest } from '../helpers/redis.js';
 import { rejection } from '../helpers/settle.js';
 
@@ -32,7 +34,7 @@ test.after(async () => {
   await redis.stop();
 });
 
-const builder = (): RedisBackendBuilder => RedisBackend.builder().connection(ConnectionMode.single(redis.url));
+const builder = (): RedisBackendBuilder => driverBuilder().connection(ConnectionMode.single(redis.url));
 
 test('odd keys round-trip in both formats and never collide', async () => {
   const keys = [

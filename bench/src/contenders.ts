@@ -3,8 +3,8 @@
  * prints). Each runs in a child process of its own (src/child.ts); this module is imported by the child
  * for the implementations and by the parent for the descriptions only (the clients are loaded lazily).
  *
- * The library under test is imported from the repository's sources (../../src/index.ts, through tsx), so a
- * run always measures the working tree; no build step is needed.
+ * The library under test is imported through src/lib.ts: the build that the harness makes of the working tree
+ * when a run starts (bench/.snapshot/dist/, `tsc -p tsconfig.build.json`), plain JavaScript as it ships.
  */
 import type { Endpoint, Topology } from './types.js';
 import { importLib, importScripts } from './lib.js';

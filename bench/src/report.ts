@@ -746,7 +746,10 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
   L.push('');
   L.push(
     [
-      '- `npm run bench` at the root installs bench/ (its own package.json: the peers never enter the library\'s dependencies) and runs `bench/src/main.ts`. The library is imported from the repository\'s TypeScript sources (`src/index.ts` through tsx): a run measures the working tree, no build needed.',
+      '- `npm run bench` at the root installs bench/ (its own package.json: the peers never enter the library\'s dependencies) and runs `bench/src/main.ts`. ' +
+        (env.libraryBuild
+          ? 'When the run starts, the harness copies the library\'s sources (`src/`, `generated/`, `lua/`) from the working tree into `bench/.snapshot/` and builds them there once with the project\'s own `tsc -p tsconfig.build.json`; every contender imports that build (`dist/src/index.js`), plain compiled JavaScript as the package ships it and as the peers run from node_modules. Only the harness runs through tsx.'
+          : 'The library was imported from the repository\'s TypeScript sources (`src/index.ts` through tsx, whose esbuild keepNames adds a `__name()` call per named function created at run time), not from a build.'),
       '- The harness starts its own redis-server on a free port through redis-memory-server (the system binary, `test/helpers/redis.ts`), and for the cluster block three cluster primaries (`test/helpers/cluster.ts`, no replicas); it never touches a server it did not start, and stops all of them at the end or on Ctrl-C.',
       '- Each contender runs in a child process of its own (`bench/src/child.ts`); the contenders of a block run in an order that rotates and reverses from one repetition to the next, and so does the order of the cells within a child. A cell: `N` workers each loop on one operation (N = operations in flight); warm-up; the workers pause; snapshots of `INFO commandstats`, `INFO cpu` and `process.cpuUsage()`; the measured window; the workers stop and drain; snapshots again. Every operation of the window, and nothing else, is in the deltas.',
       '- Latency: per operation, `performance.now()` around the awaited call, in an HDR histogram (hdr-histogram-js, 3 significant digits).',
@@ -766,7 +769,7 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
     `Background load: the machine is shared (other work ran on it during the run). Each cell measures the CPU that processes other than the contender and redis-server took during its window (/proc/stat): median ${num(median(others), 2)} cores; ${busyCells} of ${results.cells.length} cells saw more than 0.3 of a core. A cell whose warm-up saw more than 0.3 of a core busy elsewhere kept warming up until it calmed down (at most 8 s): ${Math.round(waited / 1000)} s of waiting in all. This is why ranges are wide and why the headline cells are repeated.`,
   );
   L.push('');
-  L.push(`Scripts measured (SHA1): ${Object.entries(env.scripts ?? {}).map(([k, v]) => `${k} \`${String(v).slice(0, 12)}\``).join(', ')}; the library was copied from the working tree when the run started (bench/.snapshot/), so the whole run measures one version.`);
+  L.push(`Scripts measured (SHA1): ${Object.entries(env.scripts ?? {}).map(([k, v]) => `${k} \`${String(v).slice(0, 12)}\``).join(', ')}; the library was copied from the working tree${env.libraryBuild ? ' and built' : ''} when the run started (bench/.snapshot/${env.libraryBuild ? 'dist/' : ''}), so the whole run measures one version.`);
   L.push('');
   L.push(`Server configuration (redis-server started by the harness, defaults otherwise): ${Object.entries(env.serverConfig ?? {}).map(([k, v]) => `\`${k} ${v === '' ? '""' : v}\``).join(', ')}. Source: commit ${env.gitCommit}${env.gitDirty ? ' with uncommitted changes in src/, generated/ or lua/' : ''}.`);
   L.push('');

@@ -172,11 +172,14 @@ async function openCluster(mode: ClusterConnectionMode, settings: ClientSettings
   };
   const watch = settings.responseTimeout === null ? null : new SilentConnectionWatch(settings.responseTimeout, drop);
   const nodes = new NodeConnections(cluster, settings);
-  const runner = new NodeRedisClusterRunner(cluster, mode.replicaReads, nodes, watch === null ? undefined : { ms: settings.responseTimeout as number, watch });
+  const recovery = new ClusterRecovery(cluster);
+  const rerouting = { recovery, limitMs: settings.responseTimeout ?? settings.connectionTimeout, refreshes: settings.retries };
+  const timeout = watch === null ? undefined : { ms: settings.responseTimeout as number, watch };
+  const runner = new NodeRedisClusterRunner(cluster, mode.replicaReads, nodes, timeout, rerouting);
   return {
     runner,
     watch,
-    recovery: new ClusterRecovery(cluster),
+    recovery,
     async close() {
       watch?.stop();
       try {

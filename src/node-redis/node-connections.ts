@@ -8,6 +8,17 @@ import { WaitingCalls } from '../driver/waiting-calls.js';
 import type { NodeRedisCluster, NodeRedisNodeClient } from './clients.js';
 import { dropClientOf, type SlotNode } from './internals.js';
 
+/**
+ * Why a call on a cluster node was not sent: the node's client is closed (it gave up reconnecting, or was
+ * dropped), so there is no connection to send it on. The call may be routed again once the slot map is
+ * refreshed (`ClusterRecovery.refreshed`).
+ */
+export class NodeUnavailable extends Error {
+  constructor(reason = 'the node connection gave up or was dropped; nothing was sent') {
+    super(reason);
+  }
+}
+
 /** The address node-redis names a node by in its `node-*` events. */
 interface NodeAddress {
   readonly host: string;
@@ -37,12 +48,15 @@ export class NodeConnections {
   }
 
   /**
-   * `undefined` when a call on `client` would be sent now (or would fail at once: it is closed); else a
-   * promise that resolves once it would be sent, or rejects ("nothing was sent") when the call gives up.
+   * `undefined` when a call on `client` would be sent now; else a promise that resolves once it would be
+   * sent, or rejects ("nothing was sent") when the call gives up: with {@link NodeUnavailable} when the
+   * client is closed or closes meanwhile, else once `deadline` (by default the wait's bound from now) or
+   * the reconnection attempts it may wait through have passed.
    */
-  whenReady(client: NodeRedisNodeClient): Promise<void> | undefined {
-    if (client.isReady || !client.isOpen) return undefined;
-    return new Promise((resolve, reject) => this.#waitingOn(client).add(resolve, reject));
+  whenReady(client: NodeRedisNodeClient, deadline?: number): Promise<void> | undefined {
+    if (client.isReady) return undefined;
+    if (!client.isOpen) return Promise.reject(new NodeUnavailable());
+    return new Promise((resolve, reject) => this.#waitingOn(client).add(resolve, (error) => reject(client.isOpen ? error : new NodeUnavailable()), deadline));
   }
 
   #waitingOn(client: NodeRedisNodeClient): WaitingCalls {
@@ -52,7 +66,7 @@ export class NodeConnections {
     const attempt = (): void => calls.countAttempt();
     // node-redis gives up reconnecting with an error and closes the client; a dropped client ends.
     const failed = (): void => {
-      if (!client.isOpen) calls.abandon(new Error('the node connection gave up or was dropped; nothing was sent'));
+      if (!client.isOpen) calls.abandon(new NodeUnavailable());
     };
     const calls = new WaitingCalls(this.#settings.responseTimeout ?? this.#settings.connectionTimeout, this.#settings.retries, {
       isReady: () => client.isReady,

@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert';
 import { read, readScript, remove, write, allScripts } from '../../generated/index.js';
 import { IoredisScriptRunner } from '../../src/index.js';
 import { startRedis, type RedisUnderTest } from '../helpers/redis.js';
-import { rejection } from '../helpers/settle.js';
+import { eventually, rejection } from '../helpers/settle.js';
 
 const test = suite('scripts');
 let redis: RedisUnderTest;
@@ -46,9 +46,11 @@ test('only the read script is read-only, and the server enforces it', async () =
 test('the read script runs on a replica', async () => {
   const replica = await startRedis({ args: ['--replicaof', redis.host, String(redis.port)] });
   try {
+    // A replica that has not finished its first sync acknowledges nothing: wait for its link to be up.
+    await eventually(async () => assert.match(await replica.admin.info('replication'), /^master_link_status:up/m), 10_000);
     const runner = new IoredisScriptRunner(redis.admin);
     await write(runner, 'replicated', Buffer.from('on the replica'), 1234, 60_000);
-    await redis.admin.wait(1, 5_000);
+    assert.is(await redis.admin.wait(1, 5_000), 1, 'the replica acknowledged the write');
     const reply = await read(new IoredisScriptRunner(replica.admin), 'replicated');
     assert.is(reply?.[0].toString(), 'on the replica');
     assert.is(reply?.[1], 1234);

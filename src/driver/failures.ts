@@ -57,8 +57,13 @@ export function connectionFailure(failure: ConnectFailure, context: ErrorContext
     : new ConnectionError(failure.reason, context, { cause: failure.cause });
 }
 
-/** The error for an error reply of the server to a script call: `message` is the server's own words. */
+/**
+ * The error for an error reply of the server to a script call: `message` is the server's own words.
+ * `CLUSTERDOWN` (a cluster between a primary's death and its replica's promotion) means the call did not
+ * run for want of a node, as when a connection is down: a `ConnectionError`, on every driver.
+ */
 export function replyFailure(message: string, context: ErrorContext, cause: unknown): BackendError {
+  if (message.startsWith('CLUSTERDOWN ')) return new ConnectionError(`the cluster cannot serve the key now: ${message}`, context, { cause });
   if (message.startsWith(FOREIGN_DATA)) {
     return new ForeignDataError(`${message.slice(FOREIGN_DATA.length)}; it was left untouched`, context, { cause });
   }

@@ -43,9 +43,7 @@ export type Reroute = (args: Array<string | Buffer>, script: ScriptDefinition) =
 /**
  * Sends `args` (an EVALSHA or EVALSHA_RO of `script`) on `client`; a `NOSCRIPT` reply is answered with
  * EVAL or EVAL_RO of the same call on the same client, which caches the script on that server. With
- * `reroute`, a MOVED or ASK reply hands the call to it. One rejection handler per call does both; it is
- * an anonymous function on purpose: a named one costs a `__name` call per creation where the source runs
- * through tsx or esbuild with keepNames (the bench does).
+ * `reroute`, a MOVED or ASK reply hands the call to it. One rejection handler per call does both.
  */
 export function sendScript(client: NodeRedisNodeClient, args: Array<string | Buffer>, script: ScriptDefinition, options: object, reroute?: Reroute): Promise<unknown> {
   return client.sendCommand(args, options).catch((error: unknown) => {

@@ -18,12 +18,11 @@ export function toBackendError(error: unknown, context: ErrorContext): BackendEr
   if (error instanceof ConnectFailure) return connectionFailure(error, context);
   if (error instanceof ResponseTimeout) return timeoutFailure(context, error);
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof ErrorReply && !isClusterDown(error)) return replyFailure(message, context, error);
+  if (error instanceof ErrorReply) return replyFailure(message, context, error);
   return lostConnectionFailure(message, context, error);
 }
 
-// A cluster that lost a primary answers CLUSTERDOWN until a replica takes over: the call did not run, for
-// want of a node, as when a connection is down (ioredis' driver reports it as a ConnectionError too).
+// A cluster that lost a primary answers CLUSTERDOWN until a replica takes over: its slot map is stale.
 function isClusterDown(error: ErrorReply): boolean {
   return error.message.startsWith('CLUSTERDOWN ');
 }

@@ -6,12 +6,14 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { createClient, createCluster } from '@redis/client';
+import { createClient, createCluster, ErrorReply } from '@redis/client';
 import { Cluster, Redis } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { CacheKey, CacheValue, ConfigurationError, ConnectionMode, RedisBackend, type DriverName } from '../../src/index.js';
+import { CacheKey, CacheValue, ConfigurationError, ConnectionError, ConnectionMode, ForeignDataError, RedisBackend, ScriptError, type DriverName } from '../../src/index.js';
+import { toBackendError as fromIoredis } from '../../src/ioredis/errors.js';
+import { toBackendError as fromNodeRedis } from '../../src/node-redis/errors.js';
 import { startRedis, type RedisUnderTest } from '../helpers/redis.js';
 
 const test = suite('drivers');
@@ -94,6 +96,23 @@ test('an ioredis backend never loads @redis/client (checked in a process of its 
   const child = join(import.meta.dirname, '..', 'fixtures', 'drivers', 'ioredis-only.ts');
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, redis.url], { cwd: join(import.meta.dirname, '..', '..') });
   assert.equal(JSON.parse(stdout.trim().split('\n').at(-1) as string), { driver: 'ioredis', loaded: [] });
+});
+
+test('both drivers map the same server replies to the same typed errors', () => {
+  const context = { operation: 'get' as const, key: 'k' };
+  const ioredisReply = (message: string): Error => Object.assign(new Error(message), { name: 'ReplyError' });
+  const cases: [string, new (...args: never[]) => Error][] = [
+    ['CLUSTERDOWN The cluster is down', ConnectionError],
+    ['FOREIGN_DATA key holds a list, not a cache entry', ForeignDataError],
+    ['OOM command not allowed when used memory > maxmemory', ScriptError],
+  ];
+  for (const [message, expected] of cases) {
+    const viaIoredis = fromIoredis(ioredisReply(message), context);
+    const viaNodeRedis = fromNodeRedis(new ErrorReply(message), context);
+    assert.instance(viaIoredis, expected, `ioredis: ${message}`);
+    assert.instance(viaNodeRedis, expected, `node-redis: ${message}`);
+    assert.is(viaIoredis.message, viaNodeRedis.message, message);
+  }
 });
 
 test.run();

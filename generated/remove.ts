@@ -5,27 +5,33 @@ import type { RedisKey, ScriptDefinition, ScriptRunner } from '../src/core/scrip
 export type RemoveReply = number;
 
 /**
- * Removes one cache entry and replies how many entries it removed (0 or 1). Refuses, without
- * touching it, a key that holds anything but a cache entry. Runs even when Redis is out of memory,
- * since removing is how a full cache makes room.
+ * Removes one cache entry and replies how many entries it removed (0 or 1). A pending entry (a lease
+ * that a getOrSet holds, with no data yet) is removed too, which voids the lease so that its late result
+ * is not stored, but it is not an entry: the reply is 0. Refuses, without touching it, a key that holds
+ * anything but a cache entry. Runs even when Redis is out of memory, since removing is how a full cache
+ * makes room.
  */
 export const removeScript: ScriptDefinition = {
   name: 'remove',
   source: `#!lua flags=allow-oom
---- Removes one cache entry and replies how many entries it removed (0 or 1). Refuses, without
---- touching it, a key that holds anything but a cache entry. Runs even when Redis is out of memory,
---- since removing is how a full cache makes room.
+--- Removes one cache entry and replies how many entries it removed (0 or 1). A pending entry (a lease
+--- that a getOrSet holds, with no data yet) is removed too, which voids the lease so that its late result
+--- is not stored, but it is not an entry: the reply is 0. Refuses, without touching it, a key that holds
+--- anything but a cache entry. Runs even when Redis is out of memory, since removing is how a full cache
+--- makes room.
 ---@script remove
 ---@key entry Hash that holds the entry
 ---@include entry_state
 ---@return number
 -- lua/include/entry_state.lua
---- What KEYS[1] holds, checked before a script changes it: a cache entry (a hash with field d), nothing,
---- or an error reply to return as is: FOREIGN_DATA for anything else (another Redis type, or a hash
---- without field d), which the script must leave untouched.
---- entry_state() replies 1 for an entry and 0 for nothing: one call for an entry (HEXISTS), two for nothing.
---- entry_state(true) replies the entry's number of fields (1 or more) and 0 for nothing: one call for
---- nothing (HLEN), two for an entry; for a script that must know whether the entry has fields to drop.
+--- What KEYS[1] holds, checked before a script changes it: a cache entry (a hash with field d), a pending
+--- entry (a hash with a lease in field l and no d: a getOrSet is computing it), nothing, or an error reply
+--- to return as is: FOREIGN_DATA for anything else (another Redis type, or a hash with neither d nor l),
+--- which the script must leave untouched.
+--- entry_state() replies 1 for an entry, -1 for a pending entry and 0 for nothing: one call for an entry
+--- (HEXISTS), two for nothing.
+--- entry_state(true) replies the number of fields (0 for nothing) and whether field d is there: one call
+--- for nothing (HLEN), two for an entry; for a script that must know whether there are fields to drop.
 local function entry_state(count_fields)
   -- Either command on another type is an error, which pcall catches so the reply can say what is there.
   local state
@@ -41,16 +47,25 @@ local function entry_state(count_fields)
     return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
   end
   -- A hash has at least one field, so HLEN 0 is no key; HEXISTS 0 is no key or a hash without d.
-  local foreign
   if count_fields then
-    foreign = state > 0 and redis.call('HEXISTS', KEYS[1], 'd') == 0
-  else
-    foreign = state == 0 and redis.call('EXISTS', KEYS[1]) == 1
+    if state == 0 then
+      return 0, false
+    end
+    if redis.call('HEXISTS', KEYS[1], 'd') == 1 then
+      return state, true
+    end
+  elseif state == 1 then
+    return 1
+  elseif redis.call('EXISTS', KEYS[1]) == 0 then
+    return 0
   end
-  if foreign then
-    return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
+  if redis.call('HEXISTS', KEYS[1], 'l') == 1 then
+    if count_fields then
+      return state, false
+    end
+    return -1
   end
-  return state
+  return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
 end
 
 local present = entry_state()
@@ -60,17 +75,20 @@ end
 if present == 0 then
   return 0
 end
-return redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return present == 1 and 1 or 0
 `,
-  sha1: 'bdc26e8631b8c7fe0dd6b310e2609ff3a35c1641',
+  sha1: 'c89bfcaafaea7e5a139da151f6bec3f302d300bb',
   numberOfKeys: 1,
   readOnly: false,
 };
 
 /**
- * Removes one cache entry and replies how many entries it removed (0 or 1). Refuses, without
- * touching it, a key that holds anything but a cache entry. Runs even when Redis is out of memory,
- * since removing is how a full cache makes room.
+ * Removes one cache entry and replies how many entries it removed (0 or 1). A pending entry (a lease
+ * that a getOrSet holds, with no data yet) is removed too, which voids the lease so that its late result
+ * is not stored, but it is not an entry: the reply is 0. Refuses, without touching it, a key that holds
+ * anything but a cache entry. Runs even when Redis is out of memory, since removing is how a full cache
+ * makes room.
  *
  * @param runner Runs the script (EVALSHA, recovering from NOSCRIPT).
  * @param entry Hash that holds the entry

@@ -1,9 +1,11 @@
 #!lua flags=no-writes
 --- Reads one cache entry in a single atomic step: its data, its stale time and its remaining TTL.
---- Replies nil when the key does not exist. Refuses, without touching it, a key that holds anything
---- but a cache entry (another Redis type, or a hash without field d).
+--- Replies nil when the key does not exist or holds a pending entry (a lease with no data yet).
+--- Refuses, without touching it, a key that holds anything but a cache entry (another Redis type, or a
+--- hash with neither field d nor a lease).
 ---@script read
 ---@key entry Hash that holds the entry: field d (data bytes) and optional field s (stale time, epoch ms)
+---@include stale_field
 ---@return [data: Buffer, stale: number | null, pttl: number] | null
 
 -- HMGET on another type is an error: pcall keeps it from aborting the script so the reply can say what is there.
@@ -17,18 +19,16 @@ end
 
 local data, stale = fields[1], fields[2]
 if not data then
-  if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HEXISTS', KEYS[1], 'l') == 0 then
     return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
   end
   return nil
 end
 
--- Only what write stores: decimal digits within the range of a JavaScript Date. tonumber alone would
--- also take '1.5', '0x10', ' 42 ', '1e3' and 'inf'.
 if stale then
-  stale = string.match(stale, '^%-?%d+$') and tonumber(stale)
-  if not stale or stale > 8640000000000000 or stale < -8640000000000000 then
-    return redis.error_reply('FOREIGN_DATA field s of the entry is not an integer time in epoch milliseconds')
+  stale = stale_field(stale)
+  if type(stale) == 'table' then
+    return stale
   end
 end
 

@@ -1,10 +1,13 @@
 import * as scripts from '../../generated/index.js';
 import type { Compressor } from '../codecs/compressor.js';
 import type { CacheKeyFormat } from '../codecs/key-format.js';
+import { ValueCodec } from '../codecs/value-codec.js';
 import type { Format } from '../codecs/value-format.js';
+import { GetOrSet, type PendingWork } from '../cache/get-or-set.js';
+import type { FactoryContext, GetOrSetOptions } from '../cache/options.js';
 import type { CacheKey } from '../core/cache-key.js';
-import { CacheValue } from '../core/cache-value.js';
-import { CompressionError, FormatError, InvalidKeyError, InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
+import { valueFromReply, type CacheValue } from '../core/cache-value.js';
+import { InvalidKeyError, InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
 import type { RedisKey } from '../core/scripting.js';
 import type { Driver, DriverName } from '../driver/driver.js';
 import { RedisBackendBuilder } from './builder.js';
@@ -50,6 +53,8 @@ export class RedisBackend implements AsyncDisposable {
   readonly #compressor: Compressor;
   readonly #maxValueBytes: number;
   readonly #driver: Driver;
+  readonly #codec: ValueCodec;
+  readonly #getOrSet: GetOrSet;
 
   /** @internal Use {@link RedisBackend.builder}. */
   constructor(config: BackendConfig) {
@@ -59,6 +64,14 @@ export class RedisBackend implements AsyncDisposable {
     this.#compressor = config.compressor;
     this.#maxValueBytes = config.maxValueBytes;
     this.#driver = createDriver(config.driver, config.target);
+    this.#codec = new ValueCodec(config.valueFormat, config.compressor);
+    this.#getOrSet = new GetOrSet({
+      driver: this.#driver,
+      codec: this.#codec,
+      maxValueBytes: config.maxValueBytes,
+      maxBackgroundRefreshes: config.maxBackgroundRefreshes,
+      onError: config.onError,
+    });
   }
 
   /**
@@ -112,7 +125,7 @@ export class RedisBackend implements AsyncDisposable {
    */
   async read(key: CacheKey): Promise<CacheValue<Buffer> | null> {
     const reply = await this.#fetch(key, 'read');
-    return reply === null ? null : new CacheValue(reply[0], expireFromPttl(reply[2]), staleFromReply(reply[1]));
+    return reply === null ? null : valueFromReply(reply[0], reply[1], reply[2]);
   }
 
   /**
@@ -144,35 +157,12 @@ export class RedisBackend implements AsyncDisposable {
   async get<T>(key: CacheKey): Promise<CacheValue<T> | null> {
     const reply = await this.#fetch(key, 'get');
     if (reply === null) return null;
-    let bytes: Buffer;
-    try {
-      bytes = this.#compressor.decompress(reply[0]);
-    } catch (error) {
-      throw new CompressionError(`${this.#compressor.name} could not decompress the stored bytes`, context('get', key), { cause: error });
-    }
-    let data: T;
-    try {
-      data = this.#format.deserialize(bytes) as T;
-    } catch (error) {
-      throw new FormatError(`the stored bytes are not valid ${this.#format.name}`, context('get', key), { cause: error });
-    }
-    return new CacheValue(data, expireFromPttl(reply[2]), staleFromReply(reply[1]));
+    return valueFromReply(this.#codec.decode<T>(reply[0], context('get', key)), reply[1], reply[2]);
   }
 
   /** Encodes `value.data` (serialize, then compress) and writes it with the semantics of {@link write}. */
   async set<T>(key: CacheKey, value: CacheValue<T>): Promise<void> {
-    let bytes: Buffer;
-    try {
-      bytes = this.#format.serialize(value.data);
-    } catch (error) {
-      throw new FormatError(`${this.#format.name} could not serialize the value`, context('set', key), { cause: error });
-    }
-    try {
-      bytes = this.#compressor.compress(bytes);
-    } catch (error) {
-      throw new CompressionError(`${this.#compressor.name} could not compress the value`, context('set', key), { cause: error });
-    }
-    await this.#store(key, bytes, value.expire, value.stale, 'set');
+    await this.#store(key, this.#codec.encode(value.data, context('set', key)), value.expire, value.stale, 'set');
   }
 
   /** Removes the entry at `key`, as {@link remove}. */
@@ -181,15 +171,64 @@ export class RedisBackend implements AsyncDisposable {
   }
 
   /**
+   * Returns the value cached at `key`, or computes it with `factory`, stores it and returns it. One atomic
+   * script reads the entry and, when it is missing or stale, hands exactly one caller in the whole
+   * deployment (every process, every node) the right to recompute it: a lease kept in the entry's own
+   * hash (field `l`). Values go through the value format and compressor, as with {@link set}.
+   *
+   * - Fresh (before `staleAfter`): returned; the factory is not called.
+   * - Stale (from `staleAfter` to `ttl`): returned at once; the lease holder refreshes it in the
+   *   background. A refresh that fails leaves the stale value served until `ttl` and goes to the error
+   *   listener as a `FactoryError`; the next refresh is tried after `lockTimeout`.
+   * - Missing: the lease holder runs the factory and stores its value; callers elsewhere wait for it,
+   *   polling, and take the lease over once it is `lockTimeout` old (its holder died or is slow).
+   *   Callers in this process share one script call and one factory call per key.
+   *
+   * The value is stored only if the lease still stands when the factory finishes: a `delete` in between
+   * voids it (the value is returned but not stored), and a `set` in between wins over it.
+   *
+   * # Default
+   * See {@link GetOrSetOptions}: never stale, `lockTimeout` 10 s, no soft or hard timeout.
+   *
+   * # Caveats
+   * - A factory error with nothing cached rejects the call with that error; nothing is stored or negatively cached.
+   * - When Redis is unreachable or failing, the factory's value is returned (not stored) and the failure
+   *   goes to the error listener (`RedisBackendBuilder.onError`), never to the caller.
+   * - Callers that share a flight get the same decoded object, and the options of the first of them.
+   * - Rejects with `InvalidOptionError` or `InvalidKeyError` before anything is sent, `FormatError` when the
+   *   factory's value cannot be encoded (nothing stored), `ForeignDataError` when the key holds something
+   *   else, and `FactoryTimeoutError` after `hardTimeout`.
+   *
+   * # Examples
+   * ```ts
+   * const user = await backend.getOrSet(
+   *   new CacheKey('user', 1, [{ key: 'id', value: id }]),
+   *   () => db.users.find(id),
+   *   { ttl: 3_600_000, staleAfter: 60_000, hardTimeout: 2_000 },
+   * );
+   * ```
+   */
+  async getOrSet<T>(key: CacheKey, factory: (context: FactoryContext<T>) => Promise<T>, options: GetOrSetOptions): Promise<T> {
+    return this.#getOrSet.run(this.#encode(key, 'getOrSet'), key, factory, options);
+  }
+
+  /** @internal What `getOrSet` still holds: for tests that check nothing outlives the calls. */
+  pendingWork(): PendingWork {
+    return this.#getOrSet.pendingWork();
+  }
+
+  /**
    * Closes the connection this backend opened. A client given with `.client()` is left open: it belongs
    * to the application. Operations still waiting for a connection, and later ones, reject with
-   * `ConnectionError` without being sent. Safe to call twice.
+   * `ConnectionError` without being sent; the signal of every `getOrSet` factory still running is
+   * aborted. Safe to call twice.
    *
    * # Caveats
    * It waits for Redis to answer `QUIT` (so calls in flight get their replies) at most `connectionTimeout`,
    * then drops the connection: on a silently dead one, that is how long it takes.
    */
   async close(): Promise<void> {
+    this.#getOrSet.close();
     await this.#driver.close();
   }
 
@@ -259,15 +298,3 @@ export class RedisBackend implements AsyncDisposable {
 function context(operation: Operation, key: CacheKey): { operation: Operation; key: string } {
   return { operation, key: key.toString() };
 }
-
-/** The largest time a `Date` holds: an expire written there must not read back as `Invalid Date`. */
-const MAX_DATE_MS = 8.64e15;
-
-function expireFromPttl(pttl: number): Date | null {
-  return pttl >= 0 ? new Date(Math.min(Date.now() + pttl, MAX_DATE_MS)) : null;
-}
-
-function staleFromReply(stale: number | null): Date | null {
-  return stale === null ? null : new Date(stale);
-}
-

@@ -1,5 +1,6 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 
+import type { ErrorListener } from '../cache/get-or-set.js';
 import { PassthroughCompressor, type Compressor } from '../codecs/compressor.js';
 import { CacheKeyFormat } from '../codecs/key-format.js';
 import { MsgpackFormat, type Format } from '../codecs/value-format.js';
@@ -20,7 +21,11 @@ const DEFAULTS = Object.freeze({
   connectionTimeout: 10_000,
   responseTimeout: null,
   retries: 3,
+  maxBackgroundRefreshes: 100,
 });
+
+// The default error listener: getOrSet's failures are then seen only by the listener one sets.
+function ignore(): void {}
 
 function checkPositive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
@@ -49,6 +54,8 @@ export class RedisBackendBuilder<Backend = RedisBackend> {
   #valueFormat: Format = new MsgpackFormat();
   #compressor: Compressor = new PassthroughCompressor();
   #maxValueBytes = MAX_VALUE_BYTES;
+  #maxBackgroundRefreshes: number = DEFAULTS.maxBackgroundRefreshes;
+  #onError: ErrorListener = ignore;
   #driver: DriverName | null = null;
   #mode: ConnectionMode | null = null;
   #client: object | null = null;
@@ -248,6 +255,46 @@ export class RedisBackendBuilder<Backend = RedisBackend> {
   }
 
   /**
+   * Receives the failures that `getOrSet` rides out instead of throwing them: Redis unreachable or
+   * failing (the factory's value is returned without being stored), a store or lease release that failed,
+   * and a background refresh whose factory failed (`FactoryError`, the stale value goes on being served).
+   * Called synchronously; an exception it throws is ignored.
+   *
+   * # Default
+   * None: those failures are not reported anywhere. Set one to log or count them.
+   *
+   * # Examples
+   * ```ts
+   * RedisBackend.builder()
+   *   .connection(ConnectionMode.single('redis://localhost:6379'))
+   *   .onError((error) => logger.warn({ code: error.code, key: error.key }, error.message));
+   * ```
+   */
+  onError(listener: ErrorListener): this {
+    if (typeof listener !== 'function') {
+      throw new ConfigurationError(`onError needs a function, got ${typeof listener}`);
+    }
+    this.#onError = listener;
+    return this;
+  }
+
+  /**
+   * How many stale entries this backend refreshes in the background at once. A stale entry read while
+   * that many refreshes run is returned without one (a later read refreshes it), so a burst of stale
+   * reads over many keys cannot start unbounded work.
+   *
+   * # Default
+   * 100.
+   */
+  maxBackgroundRefreshes(count: number): this {
+    if (!Number.isInteger(count) || count <= 0) {
+      throw new ConfigurationError(`maxBackgroundRefreshes must be a positive integer, got ${String(count)}`);
+    }
+    this.#maxBackgroundRefreshes = count;
+    return this;
+  }
+
+  /**
    * Builds the backend. Does not connect: the first operation does.
    *
    * # Caveats
@@ -272,6 +319,8 @@ export class RedisBackendBuilder<Backend = RedisBackend> {
       valueFormat: this.#valueFormat,
       compressor: this.#compressor,
       maxValueBytes: this.#maxValueBytes,
+      maxBackgroundRefreshes: this.#maxBackgroundRefreshes,
+      onError: this.#onError,
       driver,
       target,
     };

@@ -1,6 +1,7 @@
 import type { Compressor } from '../codecs/compressor.js';
 import type { CacheKeyFormat } from '../codecs/key-format.js';
 import type { Format } from '../codecs/value-format.js';
+import type { ErrorListener } from '../cache/get-or-set.js';
 import type { ConnectionMode } from '../driver/connection-mode.js';
 import type { DriverName } from '../driver/driver.js';
 import type { ClientSettings } from '../driver/settings.js';
@@ -17,6 +18,8 @@ export interface BackendConfig {
   readonly valueFormat: Format;
   readonly compressor: Compressor;
   readonly maxValueBytes: number;
+  readonly maxBackgroundRefreshes: number;
+  readonly onError: ErrorListener;
   readonly driver: DriverName;
   readonly target: ConnectionTarget;
 }

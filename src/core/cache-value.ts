@@ -46,3 +46,15 @@ export class CacheValue<T> {
     return 'actual';
   }
 }
+
+/** The largest time a `Date` holds: an expire written there must not read back as `Invalid Date`. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * @internal The value a read script replied: `expire` is now plus the entry's PTTL (none when it has no
+ * TTL), `stale` the stored epoch milliseconds.
+ */
+export function valueFromReply<T>(data: T, stale: number | null, pttl: number): CacheValue<T> {
+  const expire = pttl >= 0 ? new Date(Math.min(Date.now() + pttl, MAX_DATE_MS)) : null;
+  return new CacheValue(data, expire, stale === null ? null : new Date(stale));
+}

@@ -9,7 +9,7 @@
  */
 
 /** The operation an error happened in. `connect` is the lazy connection opened by the first operation. */
-export type Operation = 'read' | 'write' | 'remove' | 'get' | 'set' | 'delete' | 'connect';
+export type Operation = 'read' | 'write' | 'remove' | 'get' | 'set' | 'delete' | 'getOrSet' | 'connect';
 
 /** Discriminant of every concrete {@link BackendError} subclass. */
 export type BackendErrorCode =
@@ -22,6 +22,9 @@ export type BackendErrorCode =
   | 'FOREIGN_DATA'
   | 'INVALID_KEY'
   | 'INVALID_VALUE'
+  | 'INVALID_OPTION'
+  | 'FACTORY'
+  | 'FACTORY_TIMEOUT'
   | 'CONFIGURATION'
   | 'MISSING_CONNECTION_MODE';
 
@@ -148,6 +151,32 @@ export class InvalidKeyError extends BackendError {
 /** A value that cannot be stored: data that is not bytes, an invalid date, or data larger than Redis accepts. */
 export class InvalidValueError extends BackendError {
   readonly code = 'INVALID_VALUE' as const;
+}
+
+/**
+ * An option of an operation that is not valid, such as a `getOrSet` `ttl` that is not a positive integer.
+ * Thrown before anything is sent.
+ */
+export class InvalidOptionError extends BackendError {
+  readonly code = 'INVALID_OPTION' as const;
+}
+
+/**
+ * A `getOrSet` factory failed where no caller could be given its error: while refreshing a stale entry
+ * in the background. The stale value goes on being served until the entry expires. `cause` holds the
+ * factory's own error. It reaches the backend's error listener (see `RedisBackendBuilder.onError`), never
+ * a caller: a factory that fails with nothing cached rejects the `getOrSet` with its own error.
+ */
+export class FactoryError extends BackendError {
+  readonly code = 'FACTORY' as const;
+}
+
+/**
+ * A `getOrSet` had no value within its `hardTimeout`. The factory is not stopped: when it finishes, its
+ * value is stored (if its lease still stands) for the callers that come next.
+ */
+export class FactoryTimeoutError extends BackendError {
+  readonly code = 'FACTORY_TIMEOUT' as const;
 }
 
 /** A builder option or connection URL that is not valid. Thrown synchronously, before anything connects. */

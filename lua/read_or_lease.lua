@@ -1,0 +1,59 @@
+#!lua
+--- Reads one cache entry for getOrSet and, in the same atomic step, decides who recomputes it. A fresh
+--- entry (no field s, or now before s) is replied as read replies it, with lease 0. A missing, pending
+--- or stale entry is recomputed by whoever holds its lease (field l): the caller takes it when nobody
+--- holds it or its holder took it lockTimeout or more ago (by the server's clock, so clients' clocks
+--- never decide a takeover), and the reply's lease is -1; otherwise the reply's lease is how many
+--- milliseconds are left before the caller may take it over. A lease on a missing entry makes it a
+--- pending entry (a hash with only field l) that lives pendingTtl milliseconds. Refuses, without
+--- touching it, a key that holds anything but a cache entry or a pending entry.
+---@script read_or_lease
+---@key entry Hash that holds the entry, or the pending entry of a getOrSet computing it
+---@arg now integer The caller's clock in epoch milliseconds: the entry is stale from its field s on
+---@arg token string The caller's lease token
+---@arg lockTimeout integer Milliseconds after which another caller's lease may be taken over
+---@arg pendingTtl integer TTL in milliseconds of the pending entry that a lease on a missing entry creates
+---@arg refresh integer 1: take the lease of a stale entry too; 0: only that of a missing one
+---@include stale_field
+---@return [data: Buffer | null, stale: number | null, pttl: number, lease: number]
+
+local fields = redis.pcall('HMGET', KEYS[1], 'd', 's', 'l')
+if fields.err then
+  if string.sub(fields.err, 1, 9) ~= 'WRONGTYPE' then
+    return fields
+  end
+  return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
+end
+
+local data, stale, lease = fields[1], fields[2], fields[3]
+if data then
+  if stale then
+    stale = stale_field(stale)
+    if type(stale) == 'table' then
+      return stale
+    end
+  end
+  if not stale or tonumber(ARGV[1]) < stale or ARGV[5] ~= '1' then
+    return { data, stale or false, redis.call('PTTL', KEYS[1]), 0 }
+  end
+elseif lease then
+  stale = false
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
+  return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
+end
+
+-- Missing, pending or stale: the lease decides who recomputes it.
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local pttl = data and redis.call('PTTL', KEYS[1]) or -2
+-- A field l that does not start with a time is no lease anyone can hold: it is taken over at once.
+local start = lease and string.match(lease, '^%d+')
+local wait = start and tonumber(start) + tonumber(ARGV[3]) - now or 0
+if wait > 0 then
+  return { data or false, stale or false, pttl, wait }
+end
+redis.call('HSET', KEYS[1], 'l', now .. ' ' .. ARGV[2])
+if not data then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return { data or false, stale or false, pttl, -1 }

@@ -1,0 +1,211 @@
+import { randomBytes } from 'node:crypto';
+
+import * as scripts from '../../generated/index.js';
+import type { ValueCodec } from '../codecs/value-codec.js';
+import type { CacheKey } from '../core/cache-key.js';
+import { valueFromReply, type CacheValue } from '../core/cache-value.js';
+import {
+  BackendError,
+  ConnectionError,
+  FactoryError,
+  FactoryTimeoutError,
+  InvalidOptionError,
+  InvalidValueError,
+  type ErrorContext,
+} from '../core/errors.js';
+import type { RedisKey } from '../core/scripting.js';
+import type { Driver } from '../driver/driver.js';
+import { Flights } from './flights.js';
+import { resolveOptions, type Factory, type GetOrSetOptions, type ResolvedOptions } from './options.js';
+import { delay, withTimeout } from './timeouts.js';
+
+/** Receives the failures that `getOrSet` keeps from its callers. */
+export type ErrorListener = (error: BackendError) => void;
+
+/** What the cache layer needs from its backend. */
+export interface GetOrSetConfig {
+  readonly driver: Driver;
+  readonly codec: ValueCodec;
+  readonly maxValueBytes: number;
+  readonly maxBackgroundRefreshes: number;
+  readonly onError: ErrorListener;
+}
+
+/** @internal What is still held by `getOrSet` calls: every count is 0 once they all settled. */
+export interface PendingWork {
+  readonly flights: number;
+  readonly refreshes: number;
+  readonly factories: number;
+}
+
+// read_or_lease's lease reply: the caller now holds the lease (other values: ms until it may take it over).
+const LEASE_TAKEN = -1;
+// Waiting for another caller's value: the first poll comes soon (most factories are quick), later ones
+// back off to a bound that keeps a waiter's delay after the value lands within a few tens of milliseconds.
+const FIRST_POLL_MS = 5;
+const MAX_POLL_MS = 40;
+
+// Failures of Redis itself, which getOrSet rides out by running the factory: the cache is an optimisation.
+// Everything else (foreign data, stored bytes that do not decode) is the caller's to see.
+function isOutage(error: BackendError): boolean {
+  return error.code === 'CONNECTION' || error.code === 'AUTHENTICATION' || error.code === 'TIMEOUT' || error.code === 'SCRIPT';
+}
+
+/**
+ * Runs `getOrSet` calls: coalesces them per key in this process ({@link Flights}), and across processes
+ * with the lease that `read_or_lease` takes atomically with the read. It owns the factories it starts
+ * and the background refreshes, and bounds the latter.
+ */
+export class GetOrSet {
+  readonly #driver: Driver;
+  readonly #codec: ValueCodec;
+  readonly #maxValueBytes: number;
+  readonly #maxRefreshes: number;
+  readonly #onError: ErrorListener;
+  readonly #flights = new Flights();
+  readonly #refreshes = new Set<Promise<void>>();
+  readonly #factories = new Set<AbortController>();
+  // Lease tokens: random per process, so that no two processes share one, then a counter.
+  readonly #tokenPrefix = randomBytes(9).toString('base64url');
+  #tokenCount = 0;
+  #closed = false;
+
+  constructor(config: GetOrSetConfig) {
+    this.#driver = config.driver;
+    this.#codec = config.codec;
+    this.#maxValueBytes = config.maxValueBytes;
+    this.#maxRefreshes = config.maxBackgroundRefreshes;
+    this.#onError = config.onError;
+  }
+
+  /** Returns the value at `redisKey`, computing it with `factory` when it is missing (see `RedisBackend.getOrSet`). */
+  run<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: GetOrSetOptions): Promise<T> {
+    const context: ErrorContext = { operation: 'getOrSet', key: key.toString() };
+    const resolved = resolveOptions(options, context);
+    if (typeof factory !== 'function') {
+      throw new InvalidOptionError(`factory must be a function, got ${typeof factory}`, context);
+    }
+    if (this.#closed) throw new ConnectionError('the backend is closed', context);
+    const flight = this.#flights.join(redisKey, () => this.#fly(redisKey, factory, resolved, context));
+    if (resolved.hardTimeout === null) return flight;
+    const hardTimeout = resolved.hardTimeout;
+    return withTimeout(flight, hardTimeout, () => {
+      throw new FactoryTimeoutError(`no value within hardTimeout (${hardTimeout} ms); the factory goes on and stores its value when it finishes`, context);
+    });
+  }
+
+  /** @internal */
+  pendingWork(): PendingWork {
+    return { flights: this.#flights.size, refreshes: this.#refreshes.size, factories: this.#factories.size };
+  }
+
+  /** Aborts the signal of every factory still running; later calls reject with `ConnectionError`. */
+  close(): void {
+    this.#closed = true;
+    for (const controller of this.#factories) controller.abort(new ConnectionError('the backend was closed'));
+  }
+
+  async #fly<T>(redisKey: RedisKey, factory: Factory<T>, options: ResolvedOptions, context: ErrorContext): Promise<T> {
+    const token = this.#tokenPrefix + (++this.#tokenCount).toString(36);
+    // A pending entry outlives the lease, so that a holder slower than lockTimeout, and not taken over, still stores.
+    const pendingTtl = Math.max(options.ttl, options.lockTimeout);
+    let poll = FIRST_POLL_MS;
+    for (;;) {
+      let reply: scripts.ReadOrLeaseReply;
+      try {
+        const refresh = this.#refreshes.size < this.#maxRefreshes ? 1 : 0;
+        reply = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtl, refresh);
+      } catch (error) {
+        const failure = this.#driver.toBackendError(error, context);
+        if (!isOutage(failure)) throw failure;
+        this.#report(failure);
+        return this.#runFactory(factory, null);
+      }
+      const [data, stale, pttl, lease] = reply;
+      if (data !== null) {
+        const value = valueFromReply(this.#codec.decode<T>(data, context), stale, pttl);
+        return lease === LEASE_TAKEN ? this.#refreshInBackground(redisKey, factory, options, context, token, value) : value.data;
+      }
+      if (lease === LEASE_TAKEN) return this.#compute(redisKey, factory, options, context, token, null);
+      // Another caller computes it: poll until its value is there, or until its lease may be taken over.
+      await delay(Math.max(1, Math.min(poll, lease)));
+      poll = Math.min(poll * 2, MAX_POLL_MS);
+    }
+  }
+
+  #refreshInBackground<T>(redisKey: RedisKey, factory: Factory<T>, options: ResolvedOptions, context: ErrorContext, token: string, stale: CacheValue<T>): Promise<T> {
+    const refresh = this.#compute(redisKey, factory, options, context, token, stale);
+    const tracked = refresh.then(
+      () => undefined,
+      (error: unknown) => {
+        this.#report(error instanceof BackendError ? error : new FactoryError('the factory failed refreshing a stale entry; the stale value is served until it expires', context, { cause: error }));
+      },
+    );
+    this.#refreshes.add(tracked);
+    void tracked.then(() => this.#refreshes.delete(tracked));
+    if (options.softTimeout === 0) return Promise.resolve(stale.data);
+    return withTimeout(
+      refresh.catch(() => stale.data),
+      options.softTimeout,
+      () => stale.data,
+    );
+  }
+
+  /**
+   * Runs the factory as the lease holder and stores its value with the lease. When the factory fails on a
+   * missing entry, the lease is released so that the next caller tries at once; on a stale entry it is
+   * kept, so the next refresh waits lockTimeout (a failing source is not hammered).
+   */
+  async #compute<T>(redisKey: RedisKey, factory: Factory<T>, options: ResolvedOptions, context: ErrorContext, token: string, stale: CacheValue<T> | null): Promise<T> {
+    let data: T;
+    let bytes: Buffer;
+    try {
+      data = await this.#runFactory(factory, stale);
+      bytes = this.#encode(data, context);
+    } catch (error) {
+      if (stale === null) await this.#release(redisKey, context, token);
+      throw error;
+    }
+    const staleAt = options.staleAfter === null ? null : Date.now() + options.staleAfter;
+    try {
+      await scripts.fill(this.#driver, redisKey, token, bytes, staleAt, options.ttl);
+    } catch (error) {
+      this.#report(this.#driver.toBackendError(error, context));
+    }
+    return data;
+  }
+
+  #encode(data: unknown, context: ErrorContext): Buffer {
+    const bytes = this.#codec.encode(data, context);
+    if (bytes.length > this.#maxValueBytes) {
+      throw new InvalidValueError(`the factory's value is ${bytes.length} bytes encoded, more than maxValueBytes (${this.#maxValueBytes}); nothing was stored`, context);
+    }
+    return bytes;
+  }
+
+  async #release(redisKey: RedisKey, context: ErrorContext, token: string): Promise<void> {
+    try {
+      await scripts.release(this.#driver, redisKey, token);
+    } catch (error) {
+      this.#report(this.#driver.toBackendError(error, context));
+    }
+  }
+
+  async #runFactory<T>(factory: Factory<T>, stale: CacheValue<T> | null): Promise<T> {
+    const controller = new AbortController();
+    this.#factories.add(controller);
+    try {
+      return await factory({ stale, signal: controller.signal });
+    } finally {
+      this.#factories.delete(controller);
+    }
+  }
+
+  #report(error: BackendError): void {
+    try {
+      this.#onError(error);
+    } catch {
+      // A listener that throws must not turn a failure getOrSet rides out into one its caller sees.
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import type { CacheValue } from '../core/cache-value.js';
+import { InvalidOptionError, type ErrorContext } from '../core/errors.js';
+
+/**
+ * How long a `getOrSet` entry lives, when it turns stale, and how long callers wait. Every time is in
+ * milliseconds and must be an integer.
+ *
+ * # Examples
+ * ```ts
+ * // Fresh for a minute, then served stale for up to an hour while one caller refreshes it.
+ * await backend.getOrSet(key, loadUser, { ttl: 3_600_000, staleAfter: 60_000, hardTimeout: 2_000 });
+ * ```
+ */
+export interface GetOrSetOptions {
+  /** How long the stored entry lives (its `expire`), a positive integer. Required. */
+  readonly ttl: number;
+  /**
+   * After how long the stored entry is stale: still returned, while one caller in the whole deployment
+   * refreshes it in the background. It is also the fail-safe window: a refresh that fails leaves the
+   * stale value served until `ttl`.
+   *
+   * # Default
+   * `ttl`: never stale.
+   */
+  readonly staleAfter?: number;
+  /**
+   * How long a caller waits for another caller's factory (anywhere in the deployment) before it takes
+   * over that caller's lease and runs its own; also how long a failed background refresh waits before
+   * the next one. A lease holder that dies is taken over after this long.
+   *
+   * # Default
+   * 10 000 (10 s).
+   */
+  readonly lockTimeout?: number;
+  /**
+   * With a stale value at hand, how long the caller that refreshes it waits for the fresh value before it
+   * returns the stale one while the factory goes on.
+   *
+   * # Default
+   * 0: the stale value is returned at once (as every other caller gets it).
+   */
+  readonly softTimeout?: number;
+  /**
+   * How long a caller waits in all, for the cache, a lease and the factory, before the call rejects with
+   * `FactoryTimeoutError`. The factory is not stopped: it may still finish and store its value.
+   *
+   * # Default
+   * None: the caller waits for the factory however long it takes.
+   */
+  readonly hardTimeout?: number;
+}
+
+/**
+ * What a `getOrSet` factory is given.
+ *
+ * # Examples
+ * ```ts
+ * await backend.getOrSet(key, async ({ stale, signal }) => {
+ *   const response = await fetch(url, { signal, headers: stale ? { 'if-none-match': etagOf(stale.data) } : {} });
+ *   return response.json();
+ * }, { ttl: 60_000 });
+ * ```
+ */
+export interface FactoryContext<T> {
+  /** The stale entry being refreshed, or `null` when there was none (a missing entry). */
+  readonly stale: CacheValue<T> | null;
+  /** Aborted when the backend is closed while the factory runs. */
+  readonly signal: AbortSignal;
+}
+
+/** Computes the value of a missing or stale entry for `getOrSet`. */
+export type Factory<T> = (context: FactoryContext<T>) => Promise<T>;
+
+/** Default of {@link GetOrSetOptions.lockTimeout}. */
+export const DEFAULT_LOCK_TIMEOUT = 10_000;
+
+/** {@link GetOrSetOptions} checked, with the defaults filled in; `staleAfter` is `null` when never stale. */
+export interface ResolvedOptions {
+  readonly ttl: number;
+  readonly staleAfter: number | null;
+  readonly lockTimeout: number;
+  readonly softTimeout: number;
+  readonly hardTimeout: number | null;
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+function timeout(options: GetOrSetOptions, name: 'lockTimeout' | 'softTimeout' | 'hardTimeout', context: ErrorContext): number | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidOptionError(`${name} must be a non-negative integer number of milliseconds, got ${describe(value)}`, context);
+  }
+  return value;
+}
+
+/** Checks `options` and fills in the defaults; throws `InvalidOptionError` naming the bad option. */
+export function resolveOptions(options: GetOrSetOptions, context: ErrorContext): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError(`options must be an object with at least ttl, got ${describe(options)}`, context);
+  }
+  const { ttl, staleAfter } = options;
+  if (!Number.isSafeInteger(ttl) || ttl <= 0) {
+    throw new InvalidOptionError(`ttl must be a positive integer number of milliseconds, got ${describe(ttl)}`, context);
+  }
+  if (staleAfter !== undefined && (!Number.isSafeInteger(staleAfter) || staleAfter <= 0 || staleAfter > ttl)) {
+    throw new InvalidOptionError(`staleAfter must be an integer number of milliseconds in (0, ttl = ${ttl}], got ${describe(staleAfter)}`, context);
+  }
+  return {
+    ttl,
+    staleAfter: staleAfter === undefined || staleAfter === ttl ? null : staleAfter,
+    lockTimeout: timeout(options, 'lockTimeout', context) ?? DEFAULT_LOCK_TIMEOUT,
+    softTimeout: timeout(options, 'softTimeout', context) ?? 0,
+    hardTimeout: timeout(options, 'hardTimeout', context) ?? null,
+  };
+}

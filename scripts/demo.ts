@@ -10,7 +10,7 @@ import { CacheKey, CacheValue, ConnectionMode, ForeignDataError, RedisBackend } 
 import { redisServerBinary } from './redis-server-binary.js';
 
 const log = (step: string, detail: unknown = ''): void => {
-  console.log(`${step.padEnd(44)} ${typeof detail === 'string' ? detail : JSON.stringify(detail)}`);
+  console.log(`${step.padEnd(50)} ${typeof detail === 'string' ? detail : JSON.stringify(detail)}`);
 };
 
 let embedded: RedisMemoryServer | undefined;
@@ -53,9 +53,55 @@ try {
 
   const foreign = new CacheKey('demo', 1, [{ key: 'not', value: 'a cache entry' }]);
   log('foreign data at a key is never overwritten', await probeForeign(url, foreign));
+
+  await staleWhileRevalidate();
+  await stampede(url);
 } finally {
   await backend.close();
   await embedded?.stop();
+}
+
+/** getOrSet: fresh hits, then a stale value served at once while exactly one refresh runs. */
+async function staleWhileRevalidate(): Promise<void> {
+  const key = new CacheKey('demo', 1, [{ key: 'report', value: 'daily' }]);
+  let version = 0;
+  const factory = async (): Promise<{ version: number; computedAt: string }> => {
+    version += 1;
+    await sleep(100); // a slow data source
+    return { version, computedAt: new Date().toISOString().slice(11, 23) };
+  };
+  const options = { ttl: 5_000, staleAfter: 300 };
+  log('getOrSet on a missing key (factory runs)', await backend.getOrSet(key, factory, options));
+  log('getOrSet again (fresh: no factory call)', await backend.getOrSet(key, factory, options));
+  await sleep(350);
+  const started = Date.now();
+  const served = await Promise.all(Array.from({ length: 50 }, () => backend.getOrSet(key, factory, options)));
+  log(`50 calls after 350 ms (stale), answered in ${Date.now() - started} ms`, served[0]);
+  log('  meanwhile one refresh holds the lease', `factory calls so far: ${version}`);
+  await sleep(150);
+  log('getOrSet once the refresh landed', await backend.getOrSet(key, factory, options));
+}
+
+/**
+ * A stampede: 4 backends (as 4 processes would, each with its own connection and lease token) with 100
+ * concurrent callers each, on one cold key. One factory call in all: the lease is taken in Lua.
+ */
+async function stampede(redisUrl: string): Promise<void> {
+  const key = new CacheKey('demo', 1, [{ key: 'stampede', value: String(Date.now()) }]);
+  const backends = Array.from({ length: 4 }, () => RedisBackend.builder().connection(ConnectionMode.single(redisUrl)).build());
+  let calls = 0;
+  const factory = async (): Promise<string> => {
+    calls += 1;
+    await sleep(50);
+    return 'computed once';
+  };
+  try {
+    const started = Date.now();
+    const values = await Promise.all(backends.flatMap((each) => Array.from({ length: 100 }, () => each.getOrSet(key, factory, { ttl: 10_000 }))));
+    log('stampede: 4 backends x 100 callers, cold key', { callers: values.length, factoryCalls: calls, allSame: values.every((v) => v === values[0]), ms: Date.now() - started });
+  } finally {
+    await Promise.all(backends.map((each) => each.close()));
+  }
 }
 
 async function probeForeign(redisUrl: string, key: CacheKey): Promise<string> {

@@ -140,14 +140,17 @@ local function lease_token(lease)
   return space and string.sub(lease, space + 1)
 end
 
--- On another type HGET is an error, which pcall turns into a table: not a lease either.
+-- Another type at the key (WRONGTYPE) holds no lease either; any other error (a denied permission) is replied.
 local lease = redis.pcall('HGET', KEYS[1], 'l')
+if type(lease) == 'table' and string.sub(lease.err, 1, 9) ~= 'WRONGTYPE' then
+  return lease
+end
 if type(lease) ~= 'string' or lease_token(lease) ~= ARGV[1] then
   return 0
 end
 return store_entry(ARGV[2], ARGV[3], ARGV[4])
 `,
-  sha1: '9c75da94efcbbffd8143dd9073a03bea23c24eb1',
+  sha1: '8697b34ec70559b5c99fea15c43f8670c8870939',
   numberOfKeys: 1,
   readOnly: false,
 };

@@ -29,7 +29,11 @@ local function lease_token(lease)
   return space and string.sub(lease, space + 1)
 end
 
+-- Another type at the key (WRONGTYPE) holds no lease either; any other error (a denied permission) is replied.
 local fields = redis.pcall('HMGET', KEYS[1], 'd', 'l')
+if fields.err and string.sub(fields.err, 1, 9) ~= 'WRONGTYPE' then
+  return fields
+end
 if fields.err or not fields[2] or lease_token(fields[2]) ~= ARGV[1] then
   return 0
 end
@@ -40,7 +44,7 @@ else
 end
 return 1
 `,
-  sha1: '80b0049001d09deff145beeafd627ad3020a2f59',
+  sha1: '41eefec3b66a46d9e0e9e43db9442fba3867046a',
   numberOfKeys: 1,
   readOnly: false,
 };

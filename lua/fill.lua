@@ -14,8 +14,11 @@
 ---@include lease
 ---@return 0 | 1
 
--- On another type HGET is an error, which pcall turns into a table: not a lease either.
+-- Another type at the key (WRONGTYPE) holds no lease either; any other error (a denied permission) is replied.
 local lease = redis.pcall('HGET', KEYS[1], 'l')
+if type(lease) == 'table' and string.sub(lease.err, 1, 9) ~= 'WRONGTYPE' then
+  return lease
+end
 if type(lease) ~= 'string' or lease_token(lease) ~= ARGV[1] then
   return 0
 end

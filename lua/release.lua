@@ -8,7 +8,11 @@
 ---@include lease
 ---@return 0 | 1
 
+-- Another type at the key (WRONGTYPE) holds no lease either; any other error (a denied permission) is replied.
 local fields = redis.pcall('HMGET', KEYS[1], 'd', 'l')
+if fields.err and string.sub(fields.err, 1, 9) ~= 'WRONGTYPE' then
+  return fields
+end
 if fields.err or not fields[2] or lease_token(fields[2]) ~= ARGV[1] then
   return 0
 end

@@ -157,12 +157,12 @@ export class RedisBackend implements AsyncDisposable {
   async get<T>(key: CacheKey): Promise<CacheValue<T> | null> {
     const reply = await this.#fetch(key, 'get');
     if (reply === null) return null;
-    return valueFromReply(this.#codec.decode<T>(reply[0], context('get', key)), reply[1], reply[2]);
+    return valueFromReply(this.#codec.decode<T>(reply[0], 'get', key), reply[1], reply[2]);
   }
 
   /** Encodes `value.data` (serialize, then compress) and writes it with the semantics of {@link write}. */
   async set<T>(key: CacheKey, value: CacheValue<T>): Promise<void> {
-    await this.#store(key, this.#codec.encode(value.data, context('set', key)), value.expire, value.stale, 'set');
+    await this.#store(key, this.#codec.encode(value.data, 'set', key), value.expire, value.stale, 'set');
   }
 
   /** Removes the entry at `key`, as {@link remove}. */

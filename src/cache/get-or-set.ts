@@ -45,6 +45,11 @@ const LEASE_TAKEN = -1;
 const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 40;
 
+// Rendering the key costs an encoding: only a failure pays it.
+function contextOf(key: CacheKey): ErrorContext {
+  return { operation: 'getOrSet', key: key.toString() };
+}
+
 // Failures of Redis itself, which getOrSet rides out by running the factory: the cache is an optimisation.
 // Everything else (foreign data, stored bytes that do not decode) is the caller's to see.
 function isOutage(error: BackendError): boolean {
@@ -80,17 +85,16 @@ export class GetOrSet {
 
   /** Returns the value at `redisKey`, computing it with `factory` when it is missing (see `RedisBackend.getOrSet`). */
   run<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: GetOrSetOptions): Promise<T> {
-    const context: ErrorContext = { operation: 'getOrSet', key: key.toString() };
-    const resolved = resolveOptions(options, context);
+    const resolved = resolveOptions(options, key);
     if (typeof factory !== 'function') {
-      throw new InvalidOptionError(`factory must be a function, got ${typeof factory}`, context);
+      throw new InvalidOptionError(`factory must be a function, got ${typeof factory}`, contextOf(key));
     }
-    if (this.#closed) throw new ConnectionError('the backend is closed', context);
-    const flight = this.#flights.join(redisKey, () => this.#fly(redisKey, factory, resolved, context));
+    if (this.#closed) throw new ConnectionError('the backend is closed', contextOf(key));
+    const flight = this.#flights.join(redisKey, () => this.#fly(redisKey, key, factory, resolved));
     if (resolved.hardTimeout === null) return flight;
     const hardTimeout = resolved.hardTimeout;
     return withTimeout(flight, hardTimeout, () => {
-      throw new FactoryTimeoutError(`no value within hardTimeout (${hardTimeout} ms); the factory goes on and stores its value when it finishes`, context);
+      throw new FactoryTimeoutError(`no value within hardTimeout (${hardTimeout} ms); the factory goes on and stores its value when it finishes`, contextOf(key));
     });
   }
 
@@ -105,7 +109,7 @@ export class GetOrSet {
     for (const controller of this.#factories) controller.abort(new ConnectionError('the backend was closed'));
   }
 
-  async #fly<T>(redisKey: RedisKey, factory: Factory<T>, options: ResolvedOptions, context: ErrorContext): Promise<T> {
+  async #fly<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions): Promise<T> {
     const token = this.#tokenPrefix + (++this.#tokenCount).toString(36);
     // A pending entry outlives the lease, so that a holder slower than lockTimeout, and not taken over, still stores.
     const pendingTtl = Math.max(options.ttl, options.lockTimeout);
@@ -116,29 +120,29 @@ export class GetOrSet {
         const refresh = this.#refreshes.size < this.#maxRefreshes ? 1 : 0;
         reply = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtl, refresh);
       } catch (error) {
-        const failure = this.#driver.toBackendError(error, context);
+        const failure = this.#driver.toBackendError(error, contextOf(key));
         if (!isOutage(failure)) throw failure;
         this.#report(failure);
         return this.#runFactory(factory, null);
       }
       const [data, stale, pttl, lease] = reply;
       if (data !== null) {
-        const value = valueFromReply(this.#codec.decode<T>(data, context), stale, pttl);
-        return lease === LEASE_TAKEN ? this.#refreshInBackground(redisKey, factory, options, context, token, value) : value.data;
+        const value = valueFromReply(this.#codec.decode<T>(data, 'getOrSet', key), stale, pttl);
+        return lease === LEASE_TAKEN ? this.#refreshInBackground(redisKey, key, factory, options, token, value) : value.data;
       }
-      if (lease === LEASE_TAKEN) return this.#compute(redisKey, factory, options, context, token, null);
+      if (lease === LEASE_TAKEN) return this.#compute(redisKey, key, factory, options, token, null);
       // Another caller computes it: poll until its value is there, or until its lease may be taken over.
       await delay(Math.max(1, Math.min(poll, lease)));
       poll = Math.min(poll * 2, MAX_POLL_MS);
     }
   }
 
-  #refreshInBackground<T>(redisKey: RedisKey, factory: Factory<T>, options: ResolvedOptions, context: ErrorContext, token: string, stale: CacheValue<T>): Promise<T> {
-    const refresh = this.#compute(redisKey, factory, options, context, token, stale);
+  #refreshInBackground<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, token: string, stale: CacheValue<T>): Promise<T> {
+    const refresh = this.#compute(redisKey, key, factory, options, token, stale);
     const tracked = refresh.then(
       () => undefined,
       (error: unknown) => {
-        this.#report(error instanceof BackendError ? error : new FactoryError('the factory failed refreshing a stale entry; the stale value is served until it expires', context, { cause: error }));
+        this.#report(error instanceof BackendError ? error : new FactoryError('the factory failed refreshing a stale entry; the stale value is served until it expires', contextOf(key), { cause: error }));
       },
     );
     this.#refreshes.add(tracked);
@@ -156,38 +160,38 @@ export class GetOrSet {
    * missing entry, the lease is released so that the next caller tries at once; on a stale entry it is
    * kept, so the next refresh waits lockTimeout (a failing source is not hammered).
    */
-  async #compute<T>(redisKey: RedisKey, factory: Factory<T>, options: ResolvedOptions, context: ErrorContext, token: string, stale: CacheValue<T> | null): Promise<T> {
+  async #compute<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, token: string, stale: CacheValue<T> | null): Promise<T> {
     let data: T;
     let bytes: Buffer;
     try {
       data = await this.#runFactory(factory, stale);
-      bytes = this.#encode(data, context);
+      bytes = this.#encode(data, key);
     } catch (error) {
-      if (stale === null) await this.#release(redisKey, context, token);
+      if (stale === null) await this.#release(redisKey, key, token);
       throw error;
     }
     const staleAt = options.staleAfter === null ? null : Date.now() + options.staleAfter;
     try {
       await scripts.fill(this.#driver, redisKey, token, bytes, staleAt, options.ttl);
     } catch (error) {
-      this.#report(this.#driver.toBackendError(error, context));
+      this.#report(this.#driver.toBackendError(error, contextOf(key)));
     }
     return data;
   }
 
-  #encode(data: unknown, context: ErrorContext): Buffer {
-    const bytes = this.#codec.encode(data, context);
+  #encode(data: unknown, key: CacheKey): Buffer {
+    const bytes = this.#codec.encode(data, 'getOrSet', key);
     if (bytes.length > this.#maxValueBytes) {
-      throw new InvalidValueError(`the factory's value is ${bytes.length} bytes encoded, more than maxValueBytes (${this.#maxValueBytes}); nothing was stored`, context);
+      throw new InvalidValueError(`the factory's value is ${bytes.length} bytes encoded, more than maxValueBytes (${this.#maxValueBytes}); nothing was stored`, contextOf(key));
     }
     return bytes;
   }
 
-  async #release(redisKey: RedisKey, context: ErrorContext, token: string): Promise<void> {
+  async #release(redisKey: RedisKey, key: CacheKey, token: string): Promise<void> {
     try {
       await scripts.release(this.#driver, redisKey, token);
     } catch (error) {
-      this.#report(this.#driver.toBackendError(error, context));
+      this.#report(this.#driver.toBackendError(error, contextOf(key)));
     }
   }
 

@@ -1,5 +1,6 @@
+import type { CacheKey } from '../core/cache-key.js';
 import type { CacheValue } from '../core/cache-value.js';
-import { InvalidOptionError, type ErrorContext } from '../core/errors.js';
+import { InvalidOptionError } from '../core/errors.js';
 
 /**
  * How long a `getOrSet` entry lives, when it turns stale, and how long callers wait. Every time is in
@@ -87,32 +88,36 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : String(value);
 }
 
-function timeout(options: GetOrSetOptions, name: 'lockTimeout' | 'softTimeout' | 'hardTimeout', context: ErrorContext): number | undefined {
+function refuse(reason: string, key: CacheKey): never {
+  throw new InvalidOptionError(reason, { operation: 'getOrSet', key: key.toString() });
+}
+
+function timeout(options: GetOrSetOptions, name: 'lockTimeout' | 'softTimeout' | 'hardTimeout', key: CacheKey): number | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new InvalidOptionError(`${name} must be a non-negative integer number of milliseconds, got ${describe(value)}`, context);
+    refuse(`${name} must be a non-negative integer number of milliseconds, got ${describe(value)}`, key);
   }
   return value;
 }
 
-/** Checks `options` and fills in the defaults; throws `InvalidOptionError` naming the bad option. */
-export function resolveOptions(options: GetOrSetOptions, context: ErrorContext): ResolvedOptions {
+/** Checks the `options` of a `getOrSet` of `key` and fills in the defaults; throws `InvalidOptionError` naming the bad option. */
+export function resolveOptions(options: GetOrSetOptions, key: CacheKey): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new InvalidOptionError(`options must be an object with at least ttl, got ${describe(options)}`, context);
+    refuse(`options must be an object with at least ttl, got ${describe(options)}`, key);
   }
   const { ttl, staleAfter } = options;
   if (!Number.isSafeInteger(ttl) || ttl <= 0) {
-    throw new InvalidOptionError(`ttl must be a positive integer number of milliseconds, got ${describe(ttl)}`, context);
+    refuse(`ttl must be a positive integer number of milliseconds, got ${describe(ttl)}`, key);
   }
   if (staleAfter !== undefined && (!Number.isSafeInteger(staleAfter) || staleAfter <= 0 || staleAfter > ttl)) {
-    throw new InvalidOptionError(`staleAfter must be an integer number of milliseconds in (0, ttl = ${ttl}], got ${describe(staleAfter)}`, context);
+    refuse(`staleAfter must be an integer number of milliseconds in (0, ttl = ${ttl}], got ${describe(staleAfter)}`, key);
   }
   return {
     ttl,
     staleAfter: staleAfter === undefined || staleAfter === ttl ? null : staleAfter,
-    lockTimeout: timeout(options, 'lockTimeout', context) ?? DEFAULT_LOCK_TIMEOUT,
-    softTimeout: timeout(options, 'softTimeout', context) ?? 0,
-    hardTimeout: timeout(options, 'hardTimeout', context) ?? null,
+    lockTimeout: timeout(options, 'lockTimeout', key) ?? DEFAULT_LOCK_TIMEOUT,
+    softTimeout: timeout(options, 'softTimeout', key) ?? 0,
+    hardTimeout: timeout(options, 'hardTimeout', key) ?? null,
   };
 }

@@ -8,7 +8,7 @@ import type { FactoryContext, GetOrSetOptions } from '../cache/options.js';
 import type { CacheKey } from '../core/cache-key.js';
 import { valueFromReply, type CacheValue } from '../core/cache-value.js';
 import { InvalidKeyError, InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
-import type { RedisKey } from '../core/scripting.js';
+import type { RedisKey, ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
 import type { Driver, DriverName } from '../driver/driver.js';
 import { RedisBackendBuilder } from './builder.js';
 import type { BackendConfig } from './config.js';
@@ -46,7 +46,7 @@ function epochMillis(date: Date, what: string, operation: Operation, key: CacheK
  * await backend.close();
  * ```
  */
-export class RedisBackend implements AsyncDisposable {
+export class RedisBackend implements ScriptRunner, AsyncDisposable {
   readonly #label: string;
   readonly #keyFormat: CacheKeyFormat;
   readonly #format: Format;
@@ -212,6 +212,40 @@ export class RedisBackend implements AsyncDisposable {
     return this.#getOrSet.run(this.#encode(key, 'getOrSet'), key, factory, options);
   }
 
+  /**
+   * Runs a script of the application's own, generated like the backend's (`npx redis-lua-cache generate`),
+   * with everything the backend's scripts get: the lazy connection, EVALSHA (EVALSHA_RO for a `no-writes`
+   * script), `NOSCRIPT` answered with EVAL, cluster routing by the first key and redirections, timeouts,
+   * and typed errors naming the script and its first key. A backend is a `ScriptRunner`, so a generated
+   * wrapper takes it as is.
+   *
+   * # Caveats
+   * - On a cluster every key of one call must be in one slot (use a hash tag); Redis refuses the call
+   *   otherwise (`ScriptError` with `CROSSSLOT`).
+   * - Rejects with `InvalidValueError`, nothing sent, when `script` is not a generated definition or the
+   *   keys and arguments do not fit it (fewer entries than its keys, an entry that is not a string, a
+   *   finite number or a Buffer).
+   *
+   * # Examples
+   * ```ts
+   * import { counterAdd } from './generated/counter_add.js'; // written by `npx redis-lua-cache generate lua generated`
+   * const total = await counterAdd(backend, 'hits:today', 1);
+   * ```
+   */
+  async run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
+    checkScriptCall(script, keysAndArguments);
+    try {
+      return await this.#driver.run(script, keysAndArguments);
+    } catch (error) {
+      const first = script.numberOfKeys > 0 ? keysAndArguments[0] : undefined;
+      throw this.#driver.toBackendError(error, {
+        operation: 'run',
+        script: script.name,
+        ...(first === undefined ? {} : { key: typeof first === 'string' ? first : first.toString() }),
+      });
+    }
+  }
+
   /** @internal What `getOrSet` still holds: for tests that check nothing outlives the calls. */
   pendingWork(): PendingWork {
     return this.#getOrSet.pendingWork();
@@ -297,4 +331,22 @@ export class RedisBackend implements AsyncDisposable {
 
 function context(operation: Operation, key: CacheKey): { operation: Operation; key: string } {
   return { operation, key: key.toString() };
+}
+
+function checkScriptCall(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): void {
+  const named = typeof script === 'object' && script !== null && typeof script.name === 'string' ? script.name : undefined;
+  const refuse = (reason: string): never => {
+    throw new InvalidValueError(reason, { operation: 'run', ...(named === undefined ? {} : { script: named }) });
+  };
+  if (named === undefined || typeof script.source !== 'string' || typeof script.sha1 !== 'string' || !Number.isInteger(script.numberOfKeys)) {
+    refuse('script must be a generated ScriptDefinition (name, source, sha1, numberOfKeys, readOnly)');
+  }
+  if (!Array.isArray(keysAndArguments) || keysAndArguments.length < script.numberOfKeys) {
+    refuse(`the script takes ${script.numberOfKeys} key(s): keysAndArguments must be an array of at least that many entries`);
+  }
+  for (let index = 0; index < keysAndArguments.length; index++) {
+    const entry = keysAndArguments[index];
+    if (typeof entry === 'string' || Buffer.isBuffer(entry) || (typeof entry === 'number' && Number.isFinite(entry))) continue;
+    refuse(`${index < script.numberOfKeys ? 'key' : 'argument'} ${index} must be a string, a finite number or a Buffer, got ${typeof entry === 'number' ? String(entry) : typeof entry}`);
+  }
 }

@@ -9,7 +9,7 @@
  */
 
 /** The operation an error happened in. `connect` is the lazy connection opened by the first operation. */
-export type Operation = 'read' | 'write' | 'remove' | 'get' | 'set' | 'delete' | 'getOrSet' | 'connect';
+export type Operation = 'read' | 'write' | 'remove' | 'get' | 'set' | 'delete' | 'getOrSet' | 'run' | 'connect';
 
 /** Discriminant of every concrete {@link BackendError} subclass. */
 export type BackendErrorCode =
@@ -28,10 +28,14 @@ export type BackendErrorCode =
   | 'CONFIGURATION'
   | 'MISSING_CONNECTION_MODE';
 
-/** Where an error happened: the operation and, when there is one, the key (already rendered). */
+/**
+ * Where an error happened: the operation, the key when there is one (already rendered), and for
+ * `run` the name of the script.
+ */
 export interface ErrorContext {
   readonly operation: Operation;
   readonly key?: string;
+  readonly script?: string;
 }
 
 const MAX_RENDERED_KEY = 200;
@@ -46,7 +50,8 @@ export function renderKey(key: string): string {
 
 function describe(context: ErrorContext | undefined, reason: string): string {
   if (context === undefined) return reason;
-  const where = context.key === undefined ? context.operation : `${context.operation} of key ${renderKey(context.key)}`;
+  const what = context.script === undefined ? context.operation : `${context.operation} of script ${context.script}`;
+  const where = context.key === undefined ? what : `${what} ${context.script === undefined ? 'of' : 'on'} key ${renderKey(context.key)}`;
   return `${where} failed: ${reason}`;
 }
 
@@ -65,8 +70,10 @@ export abstract class BackendError extends Error {
   abstract readonly code: BackendErrorCode;
   /** The operation that failed, when the error comes from one. */
   readonly operation: Operation | undefined;
-  /** The key the operation was for, rendered readably (see `CacheKey.toString`). */
+  /** The key the operation was for, rendered readably (see `CacheKey.toString`); for `run`, its first key. */
   readonly key: string | undefined;
+  /** For `run`, the name of the script that failed. */
+  readonly script: string | undefined;
   /** Why it failed, without the operation and key prefix. */
   readonly reason: string;
 
@@ -76,6 +83,7 @@ export abstract class BackendError extends Error {
     this.reason = reason;
     this.operation = context?.operation;
     this.key = context?.key;
+    this.script = context?.script;
   }
 }
 

@@ -211,6 +211,8 @@ async function runCell(impl: ContenderImpl, spec: CellSpec): Promise<CellResult>
   let removeCursor = 0;
 
   const prefix = dataset.prefix;
+  const getOrSet = impl.getOrSet?.bind(impl);
+  if (op === 'getorset-hit' && !getOrSet) throw new Error(`${request.contender} has no getOrSet`);
   const doOne = async (): Promise<void> => {
     if (op === 'remove') {
       const index = REMOVE_OFFSET + removeCursor++;
@@ -226,7 +228,7 @@ async function runCell(impl: ContenderImpl, spec: CellSpec): Promise<CellResult>
     }
     const miss = op === 'get-miss';
     const asked = miss ? MISS_OFFSET + index : index;
-    const value = await impl.get(prefix, asked);
+    const value = op === 'getorset-hit' ? await getOrSet!(prefix, asked) : await impl.get(prefix, asked);
     if (!recording) return;
     reads++;
     if (value === null || value === undefined) {

@@ -175,6 +175,8 @@ export function contenderInfo(id: string): ContenderInfo {
 export interface ContenderImpl {
   valueType: 'buffer' | 'string';
   get(prefix: string, index: number): Promise<unknown>;
+  /** getOrSet on a fresh entry (the typed layers of ours only): the value, as `get` returns it. */
+  getOrSet?(prefix: string, index: number): Promise<unknown>;
   set(prefix: string, index: number, value: Buffer | string): Promise<void>;
   /** True when an entry was removed. */
   remove(prefix: string, index: number): Promise<boolean>;
@@ -262,8 +264,16 @@ async function ours(ctx: ContenderContext, how: { batching: boolean; typed: bool
     impl.set = async (prefix, index, value) => {
       await backend.set(key(prefix, index), new CacheValue(value as Buffer, new Date(Date.now() + TTL_MS)));
     };
+    // The options object is made once, as a service would keep it: the cell measures getOrSet, not literals.
+    const options = { ttl: TTL_MS };
+    impl.getOrSet = (prefix, index) => backend.getOrSet<Buffer>(key(prefix, index), factoryOnAHit, options);
   }
   return impl;
+}
+
+/** The factory of the fresh-hit cells: every entry is there and fresh, so a call is a failure of the cell. */
+async function factoryOnAHit(): Promise<Buffer> {
+  throw new Error('getOrSet ran its factory on an entry that is there and fresh');
 }
 
 async function seed(ctx: ContenderContext): Promise<ContenderImpl> {
@@ -475,4 +485,101 @@ function rawLayer(lib: Lib, backend: InstanceType<Lib['RedisBackend']>, close: (
     scanPattern: (prefix) => `_prefix=${prefix}&*`,
     close,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The stampede block (src/stampede.ts): each contender's own get-or-compute call, as its users would write it.
+
+export interface StampedeContenderInfo {
+  id: string;
+  label: string;
+  config: string;
+}
+
+export const STAMPEDE_CONTENDERS: StampedeContenderInfo[] = [
+  {
+    id: 'ours',
+    label: 'redis-lua-cache getOrSet (ioredis driver)',
+    config: 'RedisBackend.builder().connection(ConnectionMode.single(url)).build(), every default; backend.getOrSet(key, factory, { ttl: 60 s }): lockTimeout 10 s and the rest at their defaults.',
+  },
+  {
+    id: 'ours-node-redis',
+    label: 'redis-lua-cache getOrSet (node-redis driver)',
+    config: "As `ours`, with .driver('node-redis').",
+  },
+  {
+    id: 'cache-manager',
+    label: 'cache-manager 7 wrap (Keyv + @keyv/redis)',
+    config: 'createCache({ stores: [createKeyv(url, { throwOnErrors: true })] }), as in the other blocks; cache.wrap(key, factory, 60 s). wrap coalesces the calls of one process per key (@cacheable/utils coalesceAsync); nothing across processes.',
+  },
+  {
+    id: 'bentocache',
+    label: 'bentocache getOrSet (Redis layer only)',
+    config: "new BentoCache({ default: 'redis', stores: { redis: bentostore().useL2Layer(redisDriver({ connection })) } }), as in the other blocks; bento.getOrSet({ key, factory, ttl: 60 s }). Its stampede protection is an in-memory lock per key: one process.",
+  },
+  {
+    id: 'bentocache-tiered',
+    label: 'bentocache getOrSet (memory L1 + Redis L2 + Redis bus)',
+    config:
+      "The multi-tier setup its documentation recommends for several instances: bentostore().useL1Layer(memoryDriver()).useL2Layer(redisDriver({ connection })).useBus(redisBusDriver({ connection: { host, port } })); bento.getOrSet({ key, factory, ttl: 60 s }). The bus keeps the L1 layers in sync; the lock is still per process.",
+  },
+];
+
+/** One process of a stampede: `getOrSet` of the contender on cold keys. */
+export interface StampedeImpl {
+  getOrSet(prefix: string, index: number, factory: () => Promise<string>): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function createStampedeContender(id: string, ctx: ContenderContext, ttlMs: number): Promise<StampedeImpl> {
+  if (ctx.topology !== 'single') throw new Error('the stampede block runs on a single node');
+  const node = ctx.nodes[0]!;
+  switch (id) {
+    case 'ours':
+    case 'ours-node-redis': {
+      const { RedisBackend, ConnectionMode, CacheKey } = await importLib();
+      const backend = RedisBackend.builder()
+        .driver(id === 'ours' ? 'ioredis' : 'node-redis')
+        .connection(ConnectionMode.single(urlOf(node)))
+        .build();
+      const options = { ttl: ttlMs };
+      return {
+        getOrSet: (prefix, index, factory) => backend.getOrSet<string>(new CacheKey(prefix, 1, [{ key: 'k', value: pad12(index) }]), factory, options),
+        close: () => backend.close(),
+      };
+    }
+    case 'cache-manager': {
+      const { createKeyv } = await import('@keyv/redis');
+      const keyv = createKeyv(urlOf(node), { throwOnErrors: true });
+      keyv.on('error', () => undefined);
+      await (keyv.store as { getClient(): Promise<unknown> }).getClient();
+      const { createCache } = await import('cache-manager');
+      const cache = createCache({ stores: [keyv] });
+      return {
+        getOrSet: (prefix, index, factory) => cache.wrap(keyText(prefix, index), factory, ttlMs),
+        close: () => cache.disconnect().then(() => undefined),
+      };
+    }
+    case 'bentocache':
+    case 'bentocache-tiered': {
+      const { BentoCache, bentostore } = await import('bentocache');
+      const { redisDriver, redisBusDriver } = await import('bentocache/drivers/redis');
+      const connection = await ioredisClient(ctx, true);
+      let store = bentostore();
+      if (id === 'bentocache-tiered') {
+        const { memoryDriver } = await import('bentocache/drivers/memory');
+        store = store.useL1Layer(memoryDriver()).useL2Layer(redisDriver({ connection })).useBus(redisBusDriver({ connection: { host: node.host, port: node.port } }));
+      } else store = store.useL2Layer(redisDriver({ connection }));
+      const cache = new BentoCache({ default: 'redis', stores: { redis: store } });
+      return {
+        getOrSet: (prefix, index, factory) => cache.getOrSet({ key: keyText(prefix, index), factory, ttl: ttlMs }),
+        close: async () => {
+          await cache.disconnectAll().catch(() => undefined);
+          connection.disconnect();
+        },
+      };
+    }
+    default:
+      throw new Error(`unknown stampede contender ${id}`);
+  }
 }

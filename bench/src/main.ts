@@ -18,9 +18,10 @@ import { redisServerBinary } from '../../scripts/redis-server-binary.js';
 import { CONTENDERS, contenderInfo } from './contenders.js';
 import { importScripts } from './lib.js';
 import { analyzeProfile, type ProfileSummary } from './profile.js';
-import { buildPlan, dataset, DRAFT, enabled, HEADLINE_REPS, KEYS, PROFILED, profileCells, type Block, type Instance } from './plan.js';
+import { buildPlan, dataset, DRAFT, enabled, GETORSET_HIT, getOrSetProfileCells, HEADLINE_REPS, KEYS, PROFILED, profileCells, STAMPEDE, type Block, type Instance } from './plan.js';
 import { measureLuaCost, type LuaCostResult } from './lua-cost.js';
 import { runRedisBenchmarks, type RedisBenchmarkResult } from './redis-benchmark.js';
+import { runStampede, type StampedeResult } from './stampede.js';
 import { writeReport } from './report.js';
 import type { CellResult, CellSpec, ChildMessage, ChildRequest, Endpoint, MemoryResult, Topology } from './types.js';
 
@@ -77,6 +78,8 @@ export interface RunResults {
   redisBenchmark: RedisBenchmarkResult[];
   luaCost: LuaCostResult[];
   profiles: ProfileSummary[];
+  /** The stampede block (src/stampede.ts); absent from results written before it existed. */
+  stampede?: StampedeResult[];
   notes: string[];
 }
 
@@ -92,6 +95,7 @@ const results: RunResults = {
   redisBenchmark: [],
   luaCost: [],
   profiles: [],
+  stampede: [],
   notes: [...buildNotes],
 };
 
@@ -288,14 +292,25 @@ function saveResults(): string {
   return file;
 }
 
+/** get and set of each profiled contender; then getOrSet's fresh hit next to get, in the typed layers. */
+function profileRuns() {
+  const only = process.env.BENCH_CONTENDERS ? new Set(process.env.BENCH_CONTENDERS.split(',')) : null;
+  return [
+    ...PROFILED.map((id) => ({ id, dir: id, cells: profileCells })),
+    ...GETORSET_HIT.map((id) => ({ id, dir: `${id}-getorset`, cells: getOrSetProfileCells })),
+  ].filter((r) => only === null || only.has(r.id));
+}
+
 async function profiles(nodes: Endpoint[]): Promise<void> {
   rmSync(PROFILE_DIR, { recursive: true, force: true });
-  console.log(`\n== CPU profiles (node --cpu-prof, clipped to each measured window): ${PROFILED.join(', ')}`);
-  for (const id of PROFILED) {
-    const dir = join(PROFILE_DIR, id);
+  const runs = profileRuns();
+  console.log(`\n== CPU profiles (node --cpu-prof, clipped to each measured window): ${runs.map((r) => r.dir).join(', ')}`);
+  for (const run of runs) {
+    const id = run.id;
+    const dir = join(PROFILE_DIR, run.dir);
     mkdirSync(dir, { recursive: true });
     const instance = { id, tag: id };
-    const cells = profileCells(instance).map((c): CellSpec => ({ ...c, block: 'profile', rep: 0 }));
+    const cells = run.cells(instance).map((c): CellSpec => ({ ...c, block: 'profile', rep: 0 }));
     const out = await runInstance(instance, 'single', nodes, cells, false, dir);
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) {
@@ -304,7 +319,7 @@ async function profiles(nodes: Endpoint[]): Promise<void> {
     }
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8'));
     for (const cell of out) {
-      const summary = analyzeProfile(profile, cell.windowUs!, { contender: id, op: cell.spec.op, throughput: cell.throughput, cpuPerOpUs: cell.cpuPerOpUs, file: join('bench/results/profiles', id, file) });
+      const summary = analyzeProfile(profile, cell.windowUs!, { contender: id, op: cell.spec.op, throughput: cell.throughput, cpuPerOpUs: cell.cpuPerOpUs, file: join('bench/results/profiles', run.dir, file) });
       results.profiles.push(summary);
       const top = summary.categories.slice(0, 4).map((c) => `${c.category} ${(c.share * 100).toFixed(0)}%`).join(', ');
       console.log(`      ${id} ${cell.spec.op}: ${top}`);
@@ -315,7 +330,7 @@ async function profiles(nodes: Endpoint[]): Promise<void> {
 async function main(): Promise<void> {
   const { startRedis } = await import('../../test/helpers/redis.js');
   const blocks = buildPlan();
-  cellsTotal = countCells(blocks) + (enabled('profiles') ? PROFILED.length * 2 : 0);
+  cellsTotal = countCells(blocks) + (enabled('profiles') ? profileRuns().length * 2 : 0);
   console.log(`redis-lua-cache benchmark${DRAFT ? ' (draft: quick or narrowed run, reported under bench/results/ only)' : ''}: ${cellsTotal} cells, ${blocks.length} blocks`);
   console.log(`contenders: ${CONTENDERS.map((c) => c.id).join(', ')}`);
 
@@ -345,6 +360,20 @@ async function main(): Promise<void> {
     if (block.name === 'headline') await serverStudies();
   }
   await server.admin.config('SET', 'hash-max-listpack-value', '64');
+  if (enabled('stampede')) {
+    console.log(`\n== stampede: ${STAMPEDE.processes} processes x ${STAMPEDE.callers} callers on each of ${STAMPEDE.keys} cold keys (one after the other), ${STAMPEDE.factoryMs} ms factory, ${STAMPEDE.reps} repetition(s)`);
+    const only = process.env.BENCH_CONTENDERS ? new Set(process.env.BENCH_CONTENDERS.split(',')) : null;
+    await runStampede({
+      nodes: single,
+      admin: server.admin,
+      benchDir: BENCH_DIR,
+      only,
+      track: (child, alive) => void (alive ? live.add(child) : live.delete(child)),
+      log: (line) => console.log(`      ${line}`),
+      onResult: (r) => results.stampede!.push(r),
+      onFailure: (note) => results.notes.push(note),
+    });
+  }
   await server.admin.flushall();
 
   const clusterBlocks = blocks.filter((b) => b.topology === 'cluster');

@@ -6,8 +6,8 @@
  *
  * Environment:
  *   BENCH_QUICK=1       a short run for development (small key space, short windows, fewer cells)
- *   BENCH_ONLY=a,b      run only these blocks (headline, sweep, sizes, listpack, compressors, cluster,
- *                       redis-benchmark, lua-cost, profiles)
+ *   BENCH_ONLY=a,b      run only these blocks (headline, getorset-hit, sweep, sizes, listpack, compressors,
+ *                       cluster, stampede, redis-benchmark, lua-cost, profiles)
  *   BENCH_REPS=n        repetitions of the headline block (default 5)
  *   BENCH_WINDOW_MS=n   measured window of a cell (default 1000)
  *   BENCH_CONTENDERS=a,b run only these contenders (ids of src/contenders.ts), for development
@@ -75,6 +75,12 @@ function cell(op: Op, ds: Dataset, concurrency: number, dist: Dist = 'uniform', 
   return { op, dist, concurrency, windowMs: WINDOW_MS, warmupMs: WARMUP_MS, dataset: ds, ...(variant ? { variant } : {}) };
 }
 
+/** The getOrSet fresh-hit block: the typed layer of each driver (getOrSet decodes as `get` does). */
+export const GETORSET_HIT = ['ours-typed', 'ours-node-redis'];
+export const GETORSET_HIT_REPS = QUICK ? 1 : 3;
+/** The stampede block (src/stampede.ts): processes, callers per process, cold keys per repetition, factory time. */
+export const STAMPEDE = { processes: 4, callers: 100, keys: QUICK ? 10 : 20, reps: QUICK ? 1 : 2, warmupKeys: 3, factoryMs: 50 };
+
 export const CONCURRENCIES = QUICK ? [1, 16, 256] : [1, 16, 256, 1024];
 export const SIZES = QUICK ? [100, 4096] : [100, 4096, 102_400, 1_048_576];
 export const LISTPACK_VALUES = QUICK ? [64, 1024] : [64, 128, 1024, 8192];
@@ -91,6 +97,20 @@ export function buildPlan(): Block[] {
     reps: HEADLINE_REPS,
     measureMemory: true,
     cells: (i) => [cell('get-hit', dataset(i, 100), 256), cell('set', dataset(i, 100), 256)],
+  });
+  // 1b. getOrSet on a fresh hit against a plain get of the same entries, in the same child process and at
+  // the sweep's levels in flight (the headline's among them), through the typed layer both use (issue 10:
+  // getOrSet within 10% of get). The variant keeps these get cells out of the headline's figures.
+  blocks.push({
+    name: 'getorset-hit',
+    topology: 'single',
+    instances: GETORSET_HIT.map(inst),
+    reps: GETORSET_HIT_REPS,
+    measureMemory: false,
+    cells: (i) => {
+      const ds = dataset(i, 100);
+      return CONCURRENCIES.flatMap((c) => [cell('get-hit', ds, c, 'uniform', 'getorset-hit'), cell('getorset-hit', ds, c, 'uniform', 'getorset-hit')]);
+    },
   });
   // 2. Around the headline point on one node: concurrency for every workload, Zipf, remove.
   blocks.push({
@@ -198,5 +218,14 @@ export function profileCells(instance: Instance): Omit<CellSpec, 'rep' | 'block'
   return [
     { ...cell('get-hit', ds, 256), windowMs: PROFILE_WINDOW_MS },
     { ...cell('set', ds, 256), windowMs: PROFILE_WINDOW_MS },
+  ];
+}
+
+/** getOrSet's fresh hit and get of the same entries, profiled at 256 in flight (contenders of GETORSET_HIT). */
+export function getOrSetProfileCells(instance: Instance): Omit<CellSpec, 'rep' | 'block'>[] {
+  const ds = dataset(instance, 100);
+  return [
+    { ...cell('get-hit', ds, 256, 'uniform', 'getorset-hit'), windowMs: PROFILE_WINDOW_MS },
+    { ...cell('getorset-hit', ds, 256, 'uniform', 'getorset-hit'), windowMs: PROFILE_WINDOW_MS },
   ];
 }

@@ -7,8 +7,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { CONTENDERS, contenderInfo } from './contenders.js';
+import { CONTENDERS, contenderInfo, STAMPEDE_CONTENDERS } from './contenders.js';
 import type { RunResults } from './main.js';
+import type { ProfileSummary } from './profile.js';
+import type { LatencySummary, StampedeResult } from './stampede.js';
 import type { RedisBenchmarkResult } from './redis-benchmark.js';
 import type { CellResult, MemoryResult } from './types.js';
 import { zipfTopShare } from './workload.js';
@@ -381,6 +383,8 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
     L.push('');
   }
 
+  L.push(...getOrSetSections(results, t));
+
   // ----- analysis
   L.push('## Where the difference with @keyv/redis and cache-manager comes from');
   L.push('');
@@ -465,7 +469,7 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
       mdTable(
         ['profile', 'ops/s', 'client CPU µs/op', ...present.map((c) => `${c} µs/op`)],
         results.profiles.map((p) => [
-          `${label(p.contender)} ${p.op === 'get-hit' ? 'get' : p.op}`,
+          profileName(p),
           int(p.throughput),
           num(p.cpuPerOpUs, 2),
           ...present.map((c) => {
@@ -483,7 +487,7 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
       L.push('');
     }
     for (const p of results.profiles.filter((x) => x.contender !== 'ours')) {
-      L.push(`<details><summary>Top self time, ${label(p.contender)} ${p.op === 'get-hit' ? 'get' : 'set'}</summary>`);
+      L.push(`<details><summary>Top self time, ${profileName(p)}</summary>`);
       L.push('');
       L.push(mdTable(['function', 'where', 'category', 'share'], p.top.slice(0, 10).map((f) => [`\`${f.fn}\``, f.where ? `\`${f.where}\`` : '', f.category, `${(f.share * 100).toFixed(1)}%`])));
       L.push('');
@@ -793,6 +797,127 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
   }
   const svg = chart(t, concurrencies.length ? concurrencies : [1, 16, 256, 1024], main);
   return { markdown: L.join('\n'), svg };
+}
+
+const OP_NAMES: Record<string, string> = { 'get-hit': 'get', 'getorset-hit': 'getOrSet (fresh hit)' };
+
+function profileName(p: ProfileSummary): string {
+  return `${label(p.contender)} ${OP_NAMES[p.op] ?? p.op}${p.file.includes('-getorset/') ? ' (getOrSet profile)' : ''}`;
+}
+
+/** Fresh-hit getOrSet against get, and the stampede: the proof of issue 10 (empty when neither block ran). */
+function getOrSetSections(results: RunResults, t: Table): string[] {
+  const L: string[] = [];
+  const hitCells = results.cells.filter((c) => c.spec.variant === 'getorset-hit' && c.spec.block !== 'profile');
+  const stampede = results.stampede ?? [];
+  if (hitCells.length === 0 && stampede.length === 0) return L;
+  L.push('## getOrSet');
+  L.push('');
+  if (hitCells.length > 0) {
+    L.push('### getOrSet on a fresh hit against get');
+    L.push('');
+    const reps = Math.max(...hitCells.map((c) => c.spec.rep)) + 1;
+    L.push(
+      `The typed layer of each driver (getOrSet decodes its value as \`get\` does), single node, 100 B, the same preloaded entries (never stale, a 1 h TTL), uniform keys: \`backend.getOrSet(key, factory, { ttl })\` (one options object for the whole cell; a factory that fails the cell if it ever runs) against \`backend.get(key)\`, measured in the same child process one after the other at each level in flight, ${reps} repetition(s) in alternating order. ratio = getOrSet ops/s over get ops/s (medians); per-repetition ratios pair the two cells of one repetition. Target (issue 10): getOrSet within 10% of get, a ratio of at least 0.90. On a machine shared with other work, throughput swings with the load of the moment (last column: the cores other processes kept busy during the cells, median); the client CPU per operation, which the load moves much less, is the steadier comparison. getOrSet's script is read_or_lease (EVALSHA, not the read-only EVALSHA_RO of \`get\`); callers of one key in one tick share a flight, so a few of its operations sent no script (commands per op below 1).`,
+    );
+    L.push('');
+    const otherLoad = (id: string, c: number, op: string) => median(hitCells.filter((x) => x.contender === id && x.spec.concurrency === c && x.spec.op === op).map((x) => x.otherCpuShare ?? 0));
+    const rows: string[][] = [];
+    const levels = [...new Set(hitCells.map((c) => c.spec.concurrency))].sort((a, b) => a - b);
+    for (const id of [...new Set(hitCells.map((c) => c.contender))]) {
+      for (const c of levels) {
+        const q = { op: 'get-hit', c, variant: 'getorset-hit', contender: id };
+        const g = t.get(q);
+        const h = t.get({ ...q, op: 'getorset-hit' });
+        if (!g || !h) continue;
+        const paired = [...Array(reps).keys()]
+          .map((rep) => {
+            const gc = hitCells.find((x) => x.contender === id && x.spec.concurrency === c && x.spec.op === 'get-hit' && x.spec.rep === rep);
+            const hc = hitCells.find((x) => x.contender === id && x.spec.concurrency === c && x.spec.op === 'getorset-hit' && x.spec.rep === rep);
+            return gc && hc && gc.throughput ? hc.throughput / gc.throughput : undefined;
+          })
+          .filter((r): r is number => r !== undefined);
+        const r = h.throughput / g.throughput;
+        rows.push([
+          label(id),
+          String(c),
+          `${int(g.throughput)} (${int(g.min)}–${int(g.max)})${flag(g)}`,
+          `${int(h.throughput)} (${int(h.min)}–${int(h.max)})${flag(h)}`,
+          `**${r.toFixed(2)}**`,
+          paired.length ? `${Math.min(...paired).toFixed(2)}–${Math.max(...paired).toFixed(2)}` : '–',
+          r >= 0.9 ? 'met' : '**missed**',
+          `${msec(g.p50)} / ${msec(g.p99)} vs ${msec(h.p50)} / ${msec(h.p99)}`,
+          `${num(g.cpu, 2)} vs ${num(h.cpu, 2)} (${ratio(h.cpu, g.cpu)})`,
+          `${num(g.serverCpu, 2)} vs ${num(h.serverCpu, 2)}`,
+          `${num(g.cmdUsec, 2)} vs ${num(h.cmdUsec, 2)}`,
+          `${num(g.clientCmds, 2)} vs ${num(h.clientCmds, 2)}`,
+          `${num(otherLoad(id, c, 'get-hit'), 2)} / ${num(otherLoad(id, c, 'getorset-hit'), 2)}`,
+        ]);
+      }
+    }
+    L.push(
+      mdTable(
+        ['contender', 'in flight', 'get ops/s', 'getOrSet ops/s', 'ratio', 'per-repetition ratios', 'target ≥ 0.90', 'p50 / p99 ms (get vs getOrSet)', 'client CPU µs/op (getOrSet / get)', 'server CPU µs/op', 'script µs/op (commandstats)', 'scripts sent per op', 'cores busy elsewhere (get / getOrSet)'],
+        rows,
+      ),
+    );
+    L.push('');
+  }
+  if (stampede.length > 0) {
+    const s0 = stampede[0]!;
+    const reps = Math.max(...stampede.map((r) => r.rep)) + 1;
+    L.push(`### Stampede: ${s0.processes} processes × ${s0.callers} callers on cold keys, ${s0.factoryMs} ms factory`);
+    L.push('');
+    L.push(
+      `Single node. ${s0.processes} child processes per contender, each with its own client; for each of ${s0.keys} cold keys in turn (${reps} repetition(s), contenders in alternating order, after a few warm-up keys not counted) the parent sends every process the same start time a few ms ahead and each starts its ${s0.callers} callers of the key in one synchronous loop at that time (the barrier); the next key starts once every process answered. The factory sleeps ${s0.factoryMs} ms and returns a value that names its process. Factory calls per key are summed over the processes (the ideal is 1); distinct values = how many different values the ${s0.processes * s0.callers} callers of a key got. Latency: from a caller's call to its answer, over every caller of every key (nearest-rank percentiles); "waiting" callers are those in a process that ran no factory for that key (they waited for another process' value). Redis commands: INFO commandstats deltas over the counted keys, per key (commands run inside our scripts included; scripts sent in brackets). Start spread: latest minus earliest start of the processes of one key.`,
+    );
+    L.push('');
+    const ids = STAMPEDE_CONTENDERS.map((c) => c.id).filter((id) => stampede.some((r) => r.contender === id));
+    const rows: string[][] = [];
+    const lat = (f: (r: StampedeResult) => LatencySummary, list: StampedeResult[], pick: (l: LatencySummary) => number) => msec(median(list.map((r) => pick(f(r)))));
+    for (const id of ids) {
+      const list = stampede.filter((r) => r.contender === id);
+      const calls = list.flatMap((r) => r.factoryCallsPerKey);
+      const distinct = list.flatMap((r) => r.distinctValuesPerKey);
+      const computing = list.flatMap((r) => r.computingProcessesPerKey);
+      const spread = list.flatMap((r) => r.startSpreadMs);
+      const scripts = median(list.map((r) => Object.entries(r.commands).filter(([n]) => n.startsWith('eval')).reduce((s2, [, c]) => s2 + c.calls, 0) / r.keys));
+      const errors = list.reduce((s2, r) => s2 + r.errors, 0);
+      const mismatches = list.reduce((s2, r) => s2 + r.mismatches, 0);
+      const info = STAMPEDE_CONTENDERS.find((c) => c.id === id)!;
+      rows.push([
+        id.startsWith('ours') ? `**${info.label}**` : info.label,
+        `**${num(calls.reduce((a, b) => a + b, 0) / calls.length, 2)}** (${Math.min(...calls)}–${Math.max(...calls)})`,
+        num(computing.reduce((a, b) => a + b, 0) / computing.length, 2),
+        num(distinct.reduce((a, b) => a + b, 0) / distinct.length, 2),
+        `${lat((r) => r.latency, list, (l) => l.p50)} / ${lat((r) => r.latency, list, (l) => l.p99)} / ${lat((r) => r.latency, list, (l) => l.max)}`,
+        list.some((r) => r.latencyWaiting.n > 0) ? `${lat((r) => r.latencyWaiting, list, (l) => l.p50)} / ${lat((r) => r.latencyWaiting, list, (l) => l.p99)}` : '– (none)',
+        `${lat((r) => r.latencyComputing, list, (l) => l.p50)} / ${lat((r) => r.latencyComputing, list, (l) => l.p99)}`,
+        `${num(median(list.map((r) => r.commandsPerKey)), 1)}${scripts ? ` (${num(scripts, 1)})` : ''}`,
+        `${num(median(spread), 0)} / ${num(Math.max(...spread), 0)}`,
+        errors || mismatches ? `⚠ ${errors} errors, ${mismatches} wrong values${list.find((r) => r.firstError)?.firstError ? ` (${list.find((r) => r.firstError)!.firstError})` : ''}` : 'none',
+      ]);
+    }
+    L.push(
+      mdTable(
+        ['contender', 'factory calls per key (min–max)', 'processes that ran the factory, per key', 'distinct values per key', 'latency p50 / p99 / max (ms)', 'waiting callers p50 / p99 (ms)', 'callers in a computing process p50 / p99 (ms)', 'Redis commands per key (scripts)', 'start spread median / max (ms)', 'errors'],
+        rows,
+      ),
+    );
+    L.push('');
+    const ours = stampede.filter((r) => r.contender === 'ours');
+    if (ours.length) {
+      const waitP50 = median(ours.map((r) => r.latencyWaiting.p50));
+      const compP50 = median(ours.map((r) => r.latencyComputing.p50));
+      L.push(
+        `Our waiters in the other processes poll read_or_lease (5 ms, doubling to 40 ms): at the median they answered ${msec(waitP50 - compP50)} ms after the callers of the process that computed the value (${msec(waitP50)} against ${msec(compP50)} ms), the price of one factory call per key instead of one per process. The peers' callers wait only for their own process' factory.`,
+      );
+      L.push('');
+    }
+    L.push(mdTable(['contender', 'configuration'], STAMPEDE_CONTENDERS.filter((c) => ids.includes(c.id)).map((c) => [`${c.label} (\`${c.id}\`)`, c.config])));
+    L.push('');
+  }
+  return L;
 }
 
 function recommendation(lpMem: MemoryResult[]): string {

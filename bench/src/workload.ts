@@ -9,7 +9,8 @@
  */
 import { randomBytes } from 'node:crypto';
 
-export type Op = 'get-hit' | 'get-miss' | 'set' | 'mix' | 'remove';
+/** getorset-hit: our typed layer's getOrSet on an entry that is there and fresh (its factory must not run). */
+export type Op = 'get-hit' | 'get-miss' | 'set' | 'mix' | 'remove' | 'getorset-hit';
 export type Dist = 'uniform' | 'zipf';
 /** text: alphanumeric ASCII (valid as a JS string and as bytes); random: incompressible bytes; compressible: JSON-like text. */
 export type ValueKind = 'text' | 'random' | 'compressible';

@@ -1,8 +1,9 @@
 // @drivers ioredis node-redis
 /**
- * Property-based test (issue 4): random sequences of write/set, read/get, remove/delete, direct inspections
- * and real waits, checked against an in-memory model (see test/helpers/model.ts for its rules), on a single
- * node and on a real 3-primary cluster.
+ * Property-based test (issues 4 and 10): random sequences of write/set, read/get, remove/delete, getOrSet with
+ * factories that the run finishes later (so that the other commands land between a lease and its fill),
+ * direct inspections and real waits, checked against an in-memory model (see test/helpers/model.ts for its
+ * rules), on a single node and on a real 3-primary cluster.
  *
  * Replay a failure (seed, path and replayPath are printed with it):
  *   MODEL_TARGET=single MODEL_SEED=<seed> MODEL_PATH=<path> MODEL_REPLAY=<replayPath> npx tsx test/contract/model.test.ts
@@ -12,7 +13,7 @@
 import { Cluster } from 'ioredis';
 import { suite } from 'uvu';
 
-import { CacheKeyFormat, ConnectionMode, type RedisBackendBuilder } from '../../src/index.js';
+import { CacheKeyFormat, ConnectionMode, type BackendError, type RedisBackendBuilder } from '../../src/index.js';
 import { builder } from '../helpers/driver.js';
 import { startCluster, type ClusterUnderTest } from '../helpers/cluster.js';
 import { ReadCmd, WriteCmd, runCommands, runModelProperty, type ModelTarget } from '../helpers/model.js';
@@ -26,18 +27,28 @@ function envNumber(name: string, fallback: number): number {
   return value;
 }
 
-const NUM_RUNS = envNumber('MODEL_RUNS', 40);
-const MAX_COMMANDS = envNumber('MODEL_COMMANDS', 25);
+const NUM_RUNS = envNumber('MODEL_RUNS', 60);
+const MAX_COMMANDS = envNumber('MODEL_COMMANDS', 30);
 const PATH = process.env.MODEL_PATH || undefined;
 const REPLAY = process.env.MODEL_REPLAY || undefined;
 const TARGET = process.env.MODEL_TARGET || undefined;
 const MAX_DATE = process.env.MODEL_MAX_DATE !== '0';
 if (TARGET !== undefined && TARGET !== 'single' && TARGET !== 'cluster') throw new Error(`MODEL_TARGET must be single or cluster, got ${TARGET}`);
 
-function backendsFor(builder: () => RedisBackendBuilder): ModelTarget['backends'] {
+/** One backend per key format, both reporting to `errors` (what getOrSet rides out). */
+function targetOf(name: string, builder: () => RedisBackendBuilder, admin: ModelTarget['admin']): ModelTarget {
+  const errors: BackendError[] = [];
+  const report = (error: BackendError): void => {
+    errors.push(error);
+  };
   return {
-    url: builder().keyFormat(CacheKeyFormat.UrlEncoded).build(),
-    compact: builder().keyFormat(CacheKeyFormat.Compact).build(),
+    name,
+    backends: {
+      url: builder().keyFormat(CacheKeyFormat.UrlEncoded).onError(report).build(),
+      compact: builder().keyFormat(CacheKeyFormat.Compact).onError(report).build(),
+    },
+    admin,
+    errors,
   };
 }
 
@@ -55,7 +66,9 @@ async function runAndReport(title: string, target: ModelTarget, seed: number): P
     });
     console.log(
       `  ${title}: ${stats.runs} runs, ${stats.commands} commands, ${stats.waitedMs} ms waited in runs, ${stats.settledMs} ms after runs, ` +
-        `${stats.expiredSeen} expiries observed, fuzzy window ${stats.fuzzyPresent} present / ${stats.fuzzyAbsent} absent, ${Date.now() - started} ms in all`,
+        `${stats.expiredSeen} expiries observed, fuzzy window ${stats.fuzzyPresent} present / ${stats.fuzzyAbsent} absent; ` +
+        `getOrSet: ${stats.gosFresh} fresh, ${stats.gosStale} refreshes started, ${stats.gosStaleLeased} stale already leased, ${stats.gosMiss} misses, ${stats.gosJoined} joined; ` +
+        `factories ended: ${stats.fills} stored, ${stats.rejected} failed with the lease, ${stats.voided} with the lease voided; ${Date.now() - started} ms in all`,
     );
   } catch (error) {
     // fast-check's report already holds seed, path and the shrunk commands; say how to replay it here.
@@ -92,7 +105,7 @@ let singleTarget: ModelTarget | undefined;
 single.before(async () => {
   redis = await startRedis();
   const url = redis.url;
-  singleTarget = { name: 'single', backends: backendsFor(() => builder().connection(ConnectionMode.single(url))), admin: redis.admin };
+  singleTarget = targetOf('single', () => builder().connection(ConnectionMode.single(url)), redis.admin);
 });
 
 single.after(async () => {
@@ -122,7 +135,7 @@ clustered.before(async () => {
   const seeds = cluster.seedUrls;
   clusterAdmin = new Cluster(seeds.map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) })));
   clusterAdmin.on('error', () => undefined);
-  clusterTarget = { name: 'cluster', backends: backendsFor(() => builder().connection(ConnectionMode.cluster(seeds))), admin: clusterAdmin };
+  clusterTarget = targetOf('cluster', () => builder().connection(ConnectionMode.cluster(seeds)), clusterAdmin);
 });
 
 clustered.after(async () => {

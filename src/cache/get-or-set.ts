@@ -69,6 +69,8 @@ export class GetOrSet {
   readonly #onError: ErrorListener;
   readonly #flights = new Flights();
   readonly #refreshes = new Set<Promise<void>>();
+  // Refreshes running, plus scripts in flight that may start one.
+  #refreshSlots = 0;
   readonly #factories = new Set<AbortController>();
   // Lease tokens: random per process, so that no two processes share one, then a counter.
   readonly #tokenPrefix = randomBytes(9).toString('base64url');
@@ -115,19 +117,32 @@ export class GetOrSet {
     const pendingTtl = Math.max(options.ttl, options.lockTimeout);
     let poll = FIRST_POLL_MS;
     for (;;) {
+      // A refresh slot is reserved while the script that may grant a stale entry's lease is in flight, so
+      // that a burst of stale reads on many keys cannot take more leases than there are slots. Polls for a
+      // missing entry reserve none: what they find next is pending or fresh.
+      const reserved = poll === FIRST_POLL_MS && this.#refreshSlots < this.#maxRefreshes;
+      if (reserved) this.#refreshSlots += 1;
       let reply: scripts.ReadOrLeaseReply;
       try {
-        const refresh = this.#refreshes.size < this.#maxRefreshes ? 1 : 0;
-        reply = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtl, refresh);
+        reply = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtl, reserved ? 1 : 0);
       } catch (error) {
         const failure = this.#driver.toBackendError(error, contextOf(key));
         if (!isOutage(failure)) throw failure;
         this.#report(failure);
         return this.#runFactory(factory, null);
+      } finally {
+        if (reserved) this.#refreshSlots -= 1;
       }
       const [data, stale, pttl, lease] = reply;
       if (data !== null) {
-        const value = valueFromReply(this.#codec.decode<T>(data, 'getOrSet', key), stale, pttl);
+        let value: CacheValue<T>;
+        try {
+          value = valueFromReply(this.#codec.decode<T>(data, 'getOrSet', key), stale, pttl);
+        } catch (error) {
+          // Lua cannot tell bytes that do not decode: a lease it granted on them is given back.
+          if (lease === LEASE_TAKEN) await this.#release(redisKey, key, token);
+          throw error;
+        }
         return lease === LEASE_TAKEN ? this.#refreshInBackground(redisKey, key, factory, options, token, value) : value.data;
       }
       if (lease === LEASE_TAKEN) return this.#compute(redisKey, key, factory, options, token, null);
@@ -146,7 +161,11 @@ export class GetOrSet {
       },
     );
     this.#refreshes.add(tracked);
-    void tracked.then(() => this.#refreshes.delete(tracked));
+    this.#refreshSlots += 1;
+    void tracked.then(() => {
+      this.#refreshes.delete(tracked);
+      this.#refreshSlots -= 1;
+    });
     if (options.softTimeout === 0) return Promise.resolve(stale.data);
     return withTimeout(
       refresh.catch(() => stale.data),

@@ -5,17 +5,16 @@
  * Usage: `tsx scripts/generate.ts [--check]`. With `--check` it writes nothing and fails when
  * `generated/` differs from what it would write. Either way it fails on any header error.
  *
+ * Applications run the same generator through the package's bin (`scripts/redis-lua-cache.ts`).
+ *
  * @module
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { emitAll } from './generator/emit.js';
-import { findOutdated, writeGenerated, type OutdatedFile } from './generator/generated-directory.js';
-import { formatDiagnostic, type LuaSource } from './generator/model.js';
-import { parseScripts } from './generator/parse-scripts.js';
+import { runGenerate } from './generator/cli.js';
+import { PROJECT_EMIT } from './generator/emit.js';
+import { PROJECT_LAYOUT } from './generator/model.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const generatedDirectory = `${root}generated`;
 
 function main(argv: readonly string[]): number {
   const check = argv.includes('--check');
@@ -24,51 +23,16 @@ function main(argv: readonly string[]): number {
     console.error(`unknown argument ${unknown.join(' ')}; usage: tsx scripts/generate.ts [--check]`);
     return 2;
   }
-
-  const { scripts, diagnostics } = parseScripts(readLua('lua'), readLua('lua/include'));
-  if (diagnostics.length > 0) {
-    for (const diagnostic of diagnostics) console.error(formatDiagnostic(diagnostic));
-    console.error(`${diagnostics.length} error(s) in lua/*.lua; generated/ was not ${check ? 'checked' : 'changed'}.`);
-    return 1;
-  }
-
-  const files = emitAll(scripts);
-  if (check) {
-    const outdated = findOutdated(generatedDirectory, files);
-    for (const entry of outdated) console.error(describe(entry));
-    if (outdated.length > 0) {
-      console.error('generated/ is out of date: run `npm run generate`.');
-      return 1;
-    }
-    console.log(`generated/ is up to date (${files.size} files).`);
-    return 0;
-  }
-  const changed = writeGenerated(generatedDirectory, files);
-  for (const { file, problem } of changed) {
-    console.log(`${problem === 'stale' ? 'removed' : 'wrote'} generated/${file}`);
-  }
-  console.log(`generated/: ${files.size} files, ${changed.length} changed.`);
-  return 0;
-}
-
-/** The `.lua` files of a folder of the repository (none when it does not exist), in name order. */
-function readLua(folder: string): LuaSource[] {
-  const directory = `${root}${folder}`;
-  if (!existsSync(directory)) return [];
-  return readdirSync(directory)
-    .filter((file) => file.endsWith('.lua'))
-    .sort()
-    .map((file) => ({ path: `${folder}/${file}`, text: readFileSync(`${directory}/${file}`, 'utf8') }));
-}
-
-const PROBLEMS: Record<OutdatedFile['problem'], string> = {
-  changed: 'differs from the generator output',
-  missing: 'is missing',
-  stale: 'is not generated from any script',
-};
-
-function describe({ file, problem }: OutdatedFile): string {
-  return `generated/${file} ${PROBLEMS[problem]}`;
+  return runGenerate({
+    luaPath: `${root}lua`,
+    outPath: `${root}generated`,
+    layout: PROJECT_LAYOUT,
+    emit: PROJECT_EMIT,
+    check,
+    ownedOnly: false,
+    log: (line) => console.log(line),
+    error: (line) => console.error(line),
+  });
 }
 
 process.exitCode = main(process.argv.slice(2));

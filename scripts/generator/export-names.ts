@@ -34,9 +34,12 @@ export function exportNames(scriptName: string): { functionName: string; definit
   return { functionName, definitionName: `${functionName}Script`, replyTypeName: `${pascalName}Reply` };
 }
 
-/** Reports generated exports that two scripts would share (e.g. `foo_bar` and `foo__bar`). */
-export function findExportClashes(scripts: readonly ScriptModel[]): Diagnostic[] {
-  const owners = new Map<string, string>([[ALL_SCRIPTS_NAME, 'generated/index.ts']]);
+/**
+ * Reports generated exports that two scripts would share (e.g. `foo_bar` and `foo__bar`); `indexModule`
+ * is the generated index as messages name it.
+ */
+export function findExportClashes(scripts: readonly ScriptModel[], indexModule = 'generated/index.ts'): Diagnostic[] {
+  const owners = new Map<string, string>([[ALL_SCRIPTS_NAME, indexModule]]);
   const diagnostics: Diagnostic[] = [];
   for (const script of scripts) {
     for (const exported of [script.functionName, script.definitionName, script.replyTypeName]) {

@@ -66,8 +66,17 @@ export function headerIncludes(text: string): string[] {
   return names;
 }
 
-/** Parses the `---` lines following the shebang; `firstLine` is the line number of the first one. */
-export function parseHeader(headerLines: readonly string[], firstLine: number, fileBaseName: string, report: Report): Header {
+/**
+ * Parses the `---` lines following the shebang; `firstLine` is the line number of the first one.
+ * `includeDirectory` is the folder of the includes, as messages name it.
+ */
+export function parseHeader(
+  headerLines: readonly string[],
+  firstLine: number,
+  fileBaseName: string,
+  report: Report,
+  includeDirectory = 'lua/include',
+): Header {
   const header: Header = { description: [], keys: [], args: [], keySlots: [], argSlots: [], names: new Map(), includes: [] };
   let tagSeen = false;
   headerLines.forEach((text, index) => {
@@ -75,7 +84,7 @@ export function parseHeader(headerLines: readonly string[], firstLine: number, f
     const tag = /^---@(\S*)\s*(.*)$/.exec(text);
     if (tag) {
       tagSeen = true;
-      parseTag(tag[1]!, tag[2]!.trim(), line, fileBaseName, header, report);
+      parseTag(tag[1]!, tag[2]!.trim(), line, fileBaseName, header, report, includeDirectory);
       return;
     }
     const content = text.slice(3).replace(/^ /, '').trimEnd();
@@ -112,7 +121,15 @@ function trimBlankLines(lines: string[]): string[] {
   return lines.slice(start, end);
 }
 
-function parseTag(tag: string, rest: string, line: number, fileBaseName: string, header: Header, report: Report): void {
+function parseTag(
+  tag: string,
+  rest: string,
+  line: number,
+  fileBaseName: string,
+  header: Header,
+  report: Report,
+  includeDirectory: string,
+): void {
   switch (tag) {
     case 'script':
       return parseScriptTag(rest, line, fileBaseName, header, report);
@@ -121,7 +138,7 @@ function parseTag(tag: string, rest: string, line: number, fileBaseName: string,
     case 'arg':
       return parseArgTag(rest, line, header, report);
     case 'include':
-      return parseIncludeTag(rest, line, header, report);
+      return parseIncludeTag(rest, line, header, report, includeDirectory);
     case 'return':
       return parseReturnTag(rest, line, header, report);
     default:
@@ -129,9 +146,9 @@ function parseTag(tag: string, rest: string, line: number, fileBaseName: string,
   }
 }
 
-function parseIncludeTag(rest: string, line: number, header: Header, report: Report): void {
+function parseIncludeTag(rest: string, line: number, header: Header, report: Report, includeDirectory: string): void {
   if (!SCRIPT_NAME.test(rest)) {
-    report(line, `invalid @include ${JSON.stringify(rest)}: expected the base name of a file in lua/include/, like \`entry_state\``);
+    report(line, `invalid @include ${JSON.stringify(rest)}: expected the base name of a file in ${includeDirectory}/, like \`entry_state\``);
     return;
   }
   const earlier = header.includes.find((include) => include.name === rest);

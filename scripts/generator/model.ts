@@ -87,6 +87,17 @@ export type ParseResult =
 /** Reports a problem at a 1-based line of the file being checked. */
 export type Report = (line: number, message: string) => void;
 
+/** Where the scripts are and where their wrappers go, as messages and banners name them. */
+export interface Layout {
+  /** Folder of the scripts, e.g. `lua`; its includes are in `<luaDirectory>/include`. */
+  readonly luaDirectory: string;
+  /** Folder of the generated modules, e.g. `generated`. */
+  readonly outDirectory: string;
+}
+
+/** The library's own layout: `lua/*.lua` generates `generated/*.ts`. */
+export const PROJECT_LAYOUT: Layout = { luaDirectory: 'lua', outDirectory: 'generated' };
+
 /** Formats a diagnostic the way the generator prints it: `lua/read.lua:3: message`. */
 export function formatDiagnostic(diagnostic: Diagnostic): string {
   return `${diagnostic.file}:${diagnostic.line}: ${diagnostic.message}`;

@@ -14,16 +14,26 @@
 import { exportNames, findExportClashes } from './export-names.js';
 import { headerIncludes, parseHeader } from './header.js';
 import { checkBody, type CodePart } from './keys-argv.js';
-import { formatDiagnostic, type Diagnostic, type LuaSource, type ParseResult, type ScriptModel } from './model.js';
+import {
+  formatDiagnostic,
+  PROJECT_LAYOUT,
+  type Diagnostic,
+  type Layout,
+  type LuaSource,
+  type ParseResult,
+  type ScriptModel,
+} from './model.js';
 import { parseShebang } from './shebang.js';
 
 /**
  * Parses and validates each script, then checks that their generated exports do not clash (they all
- * meet in `generated/index.ts`). Returns the models of the valid scripts and every diagnostic.
+ * meet in `generated/index.ts`). Returns the models of the valid scripts and every diagnostic; `layout`
+ * names the folders in messages.
  */
 export function parseScripts(
   sources: readonly LuaSource[],
   includes: readonly LuaSource[] = [],
+  layout: Layout = PROJECT_LAYOUT,
 ): {
   scripts: ScriptModel[];
   diagnostics: Diagnostic[];
@@ -34,7 +44,7 @@ export function parseScripts(
   const reported = new Set<string>();
   const included = new Set<string>();
   for (const source of sources) {
-    const result = parseScript(source, library);
+    const result = parseScript(source, library, layout);
     if (result.script) scripts.push(result.script);
     for (const diagnostic of result.diagnostics) {
       // A faulty include is checked with every script that includes it: report each problem once, for
@@ -48,11 +58,11 @@ export function parseScripts(
   for (const [name, include] of library) {
     for (const match of include.text.matchAll(/^---@\S*/gm)) {
       const line = include.text.slice(0, match.index).split('\n').length;
-      diagnostics.push({ file: include.path, line, message: `${match[0]} has no effect in an include: tags belong in the header of a lua/*.lua script` });
+      diagnostics.push({ file: include.path, line, message: `${match[0]} has no effect in an include: tags belong in the header of a ${layout.luaDirectory}/*.lua script` });
     }
     if (!included.has(name)) diagnostics.push({ file: include.path, line: 1, message: 'no script includes this file: remove it or add `---@include ' + name + '` to a script' });
   }
-  diagnostics.push(...findExportClashes(scripts));
+  diagnostics.push(...findExportClashes(scripts, `${layout.outDirectory}/index.ts`));
   return { scripts, diagnostics };
 }
 
@@ -60,7 +70,11 @@ export function parseScripts(
  * Parses and validates one script: its shebang, its header, and the header against the body and the
  * includes it names, found in `library` by name.
  */
-export function parseScript(source: LuaSource, library: ReadonlyMap<string, LuaSource> = new Map()): ParseResult {
+export function parseScript(
+  source: LuaSource,
+  library: ReadonlyMap<string, LuaSource> = new Map(),
+  layout: Layout = PROJECT_LAYOUT,
+): ParseResult {
   const lines = source.text.split('\n').map((line) => line.replace(/\r$/, ''));
   const diagnostics: Diagnostic[] = [];
   const report = (line: number, message: string) => diagnostics.push({ file: source.path, line, message });
@@ -70,12 +84,13 @@ export function parseScript(source: LuaSource, library: ReadonlyMap<string, LuaS
   const headerStart = lines[0]?.startsWith('#!') ? 1 : 0;
   let headerEnd = headerStart;
   while (headerEnd < lines.length && lines[headerEnd]!.startsWith('---')) headerEnd++;
-  const header = parseHeader(lines.slice(headerStart, headerEnd), headerStart + 1, baseName(source.path), report);
+  const includeDirectory = `${layout.luaDirectory}/include`;
+  const header = parseHeader(lines.slice(headerStart, headerEnd), headerStart + 1, baseName(source.path), report, includeDirectory);
   const includes: LuaSource[] = [];
   for (const { name, line } of header.includes) {
     const include = library.get(name);
     if (include) includes.push(include);
-    else report(line, `unknown include ${name}: there is no lua/include/${name}.lua`);
+    else report(line, `unknown include ${name}: there is no ${includeDirectory}/${name}.lua`);
   }
   const parts: CodePart[] = includes.map((include) => ({
     text: include.text,

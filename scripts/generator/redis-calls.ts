@@ -5,7 +5,7 @@
  * @module
  */
 import { mayReturnSeveralValues, splitArguments } from './call-arguments.js';
-import { hasKeyPositionAfter, isKeyPosition, KEY_POSITIONS } from './key-positions.js';
+import { keyPositions } from './key-positions.js';
 import { closingIndex, lineLocator, longBracketLevel, stringLiteralValue, stripComments, stripCommentsAndStrings } from './lua-lexer.js';
 import type { Report } from './model.js';
 
@@ -29,7 +29,9 @@ interface CallArgument {
  * is passed in KEYS (Redis Cluster routes a script by its KEYS; ACL key patterns check them):
  *
  * - the command name is a string literal (`'HSET'`, `"hset"`, `[[HSET]]`; case-insensitive);
- * - the command is in the key-position table (`key-positions.ts`);
+ * - the command is one Redis allows in scripts, and its key positions are known (`key-positions.ts`,
+ *   from the server's key specifications): a subcommand, or a number of keys, that decides them is a
+ *   literal;
  * - every argument in a key position is exactly `KEYS[<integer>]`;
  * - a last argument that is a call or `...` (Lua spreads all its values into the argument list) is
  *   refused when key positions follow it, unless wrapped in parentheses, which keeps one value;
@@ -109,29 +111,33 @@ function checkRedisCall(
     );
     return;
   }
-  const positions = KEY_POSITIONS.get(command);
-  if (positions === undefined) {
-    report(nameArgument!.line, `unknown command ${command}: add it to the key-position table in scripts/generator/key-positions.ts`);
+  const positions = keyPositions(
+    command,
+    rest.map((argument) => argument.text),
+  );
+  if ('message' in positions) {
+    const argument = positions.position === 0 ? nameArgument! : rest[positions.position - 1]!;
+    report(argument.line, positions.showsArgument ? `${positions.message} (found: ${argument.shown})` : positions.message);
     return;
   }
   rest.forEach((argument, index) => {
     const position = index + 1;
-    if (isKeyPosition(positions, position)) {
+    if (positions.isKey(position)) {
       if (!KEY_ARGUMENT.test(argument.code) && !isKeysSubscript(argument.code)) {
         report(
           argument.line,
-          `${command} key argument must be KEYS[n]: ` +
+          `${positions.name} key argument must be KEYS[n]: ` +
             `scripts may only touch keys passed in KEYS (found: ${argument.shown})`,
         );
       }
     } else if (
       position === rest.length &&
-      hasKeyPositionAfter(positions, position) &&
+      positions.hasKeyAfter(position) &&
       mayReturnSeveralValues(argument.text)
     ) {
       report(
         argument.line,
-        `${command} last argument may spread several values into key positions: ` +
+        `${positions.name} last argument may spread several values into key positions: ` +
           `wrap it in parentheses to keep one (found: ${argument.shown})`,
       );
     }

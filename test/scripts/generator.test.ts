@@ -11,12 +11,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Node, Project } from 'ts-morph';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { emitAll, emitScriptModule } from '../../scripts/generator/emit.js';
+import { COMMANDS, REDIS_VERSION } from '../../scripts/generator/commands.generated.js';
+import { applicationEmitOptions, emitAll, emitScriptModule } from '../../scripts/generator/emit.js';
 import { findOutdated, writeGenerated } from '../../scripts/generator/generated-directory.js';
+import { keyPositions } from '../../scripts/generator/key-positions.js';
 import { stripCommentsAndStrings } from '../../scripts/generator/lua-lexer.js';
 import { formatDiagnostic, type LuaSource, type ScriptModel } from '../../scripts/generator/model.js';
 import { parseScript, parseScripts } from '../../scripts/generator/parse-scripts.js';
 import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../../src/core/scripting.js';
+import { startRedis } from '../helpers/redis.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = join(root, 'test/fixtures/generator');
@@ -288,7 +291,13 @@ const badFixtures: Record<string, string[]> = {
   ],
   'aliased_call.lua': ['lua/aliased_call.lua:7: redis.call must be called directly'],
   'unknown_command.lua': [
-    'lua/unknown_command.lua:8: unknown command SUNIONSTORE: add it to the key-position table in scripts/generator/key-positions.ts',
+    `lua/unknown_command.lua:8: unknown command SUNIONSTOR: redis-server ${REDIS_VERSION} has no such command`,
+  ],
+  'argv_key.lua': [
+    'lua/argv_key.lua:9: INCRBYFLOAT key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
+    "lua/argv_key.lua:10: ZADD key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: 'scores:' .. KEYS[1])",
+    'lua/argv_key.lua:11: XADD key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
+    'lua/argv_key.lua:12: HINCRBY key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
   ],
   'del_bad_key.lua': [
     "lua/del_bad_key.lua:7: DEL key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: KEYS[1] .. ':lock')",
@@ -405,10 +414,10 @@ test('redis.call keys: what the scanner sees and what it does not', () => {
       'lua/c.lua:10: redis.call must be called with parentheses so its arguments can be checked',
       'lua/c.lua:11: redis.pcall must be called directly',
       'lua/c.lua:12: MSET last argument may spread several values into key positions: wrap it in parentheses to keep one (found: tostring(1))',
-      "lua/c.lua:13: OBJECT last argument may spread several values into key positions: wrap it in parentheses to keep one (found: t:encoding'x')",
+      "lua/c.lua:13: OBJECT subcommand must be a string literal so its keys can be checked (found: t:encoding'x')",
       'lua/c.lua:14: GET key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
       'lua/c.lua:15: DEL key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: KEYS[1]:sub(1, 3))',
-      'lua/c.lua:16: unknown command G\\69T: add it to the key-position table in scripts/generator/key-positions.ts',
+      `lua/c.lua:16: unknown command G\\69T: redis-server ${REDIS_VERSION} has no such command`,
       'lua/c.lua:17: redis.call command name must be a string literal so its keys can be checked',
       'lua/c.lua:18: redis.call( has no closing parenthesis',
     ],
@@ -417,6 +426,107 @@ test('redis.call keys: what the scanner sees and what it does not', () => {
   assert.equal(errorsFor("for i = 1, 2 do redis.call('DEL', KEYS[i]) end\nreturn KEYS[1], KEYS[2], ARGV[1]"), [
     'lua/c.lua:9: dynamic KEYS access is not supported: declare every key with @key',
   ]);
+});
+
+test('redis.call keys: commands an application calls (INCRBYFLOAT, ZADD, XADD, HINCRBY, SET with options...) pass', () => {
+  const script = parseGood('app_commands.lua');
+  assert.equal(
+    script.keys.map((key) => key.name),
+    ['counter', 'scores', 'events', 'stats', 'queue'],
+  );
+});
+
+test('redis.call keys: what the key specifications cannot locate is refused, and why', () => {
+  const errorsFor = (body: string) =>
+    errorsOf({
+      path: 'lua/c.lua',
+      text: `#!lua\n--- Calls.\n---@script c\n---@key a A\n---@key b B\n---@arg x string X\n---@return unknown\n\n${body}\nreturn KEYS[1], KEYS[2], ARGV[1]`,
+    });
+  assert.equal(
+    errorsFor(
+      [
+        "redis.call('WATCH', KEYS[1])",
+        "redis.call('config', 'SET', 'maxmemory', '1')",
+        "redis.call('XREAD', 'COUNT', 1, 'STREAMS', KEYS[1], '0')",
+        "redis.call('SORT', KEYS[1], 'BY', 'w_*')",
+        "redis.call('KEYS', 'cache:*')",
+        "redis.call('ZUNIONSTORE', KEYS[1], ARGV[1], KEYS[2])",
+        "redis.call('ZUNIONSTORE', KEYS[1], 2, KEYS[2], ARGV[1])",
+        "redis.call('LMPOP', 1, ARGV[1], 'LEFT')",
+        "redis.call('OBJECT', ARGV[1], KEYS[1])",
+        "redis.call('OBJECT', 'ENCODE', KEYS[1])",
+        "redis.call('XINFO', 'STREAM', ARGV[1])",
+        "redis.call('MSET', KEYS[1], ARGV[1], ARGV[1], 'v')",
+        "redis.call('BITOP', 'AND', KEYS[1], KEYS[2], ARGV[1])",
+        "redis.call('SPUBLISH', ARGV[1], 'message')",
+      ].join('\n'),
+    ),
+    [
+      'lua/c.lua:9: WATCH is not allowed in scripts: Redis flags it noscript',
+      'lua/c.lua:10: CONFIG SET is not allowed in scripts: Redis flags it noscript',
+      'lua/c.lua:11: XREAD is refused: its keys follow the keyword STREAMS, which may be at any argument, so their positions cannot be checked',
+      'lua/c.lua:12: SORT is refused: the server cannot say which of its arguments are keys',
+      'lua/c.lua:13: KEYS is refused: it reads key names that are not passed in KEYS',
+      'lua/c.lua:14: ZUNIONSTORE number of keys must be an integer literal so its keys can be checked (found: ARGV[1])',
+      'lua/c.lua:15: ZUNIONSTORE key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
+      'lua/c.lua:16: LMPOP key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
+      'lua/c.lua:17: OBJECT subcommand must be a string literal so its keys can be checked (found: ARGV[1])',
+      `lua/c.lua:18: unknown command OBJECT ENCODE: redis-server ${REDIS_VERSION} has no such command`,
+      'lua/c.lua:19: XINFO STREAM key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
+      'lua/c.lua:20: MSET key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
+      'lua/c.lua:21: BITOP key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
+      'lua/c.lua:22: SPUBLISH key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[1])',
+    ],
+  );
+});
+
+test('the key-position table: committed as the server derives it, and its positions those of COMMAND GETKEYS', async () => {
+  // The committed table is what scripts/command-table.ts reads from the redis-server of the PATH.
+  const check = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/command-table.ts', '--check'], { cwd: root, encoding: 'utf8' });
+  assert.is(check.stderr, '');
+  assert.is(check.status, 0);
+  assert.match(check.stdout, `up to date with redis-server ${REDIS_VERSION}`);
+  assert.ok(Object.keys(COMMANDS).length > 150, 'the table holds every command scripts may call');
+
+  // Where keyPositions puts the keys of a call with literal arguments is where the server finds them.
+  const calls = [
+    ['INCRBYFLOAT', 'k1', '1.5'],
+    ['ZADD', 'k1', 'GT', 'CH', '1', 'm'],
+    ['XADD', 'k1', 'MAXLEN', '~', '1000', '*', 'f', 'v'],
+    ['HINCRBY', 'k1', 'f', '1'],
+    ['SET', 'k1', 'v', 'PX', '100', 'NX', 'GET'],
+    ['GETEX', 'k1', 'PERSIST'],
+    ['MSET', 'k1', 'v1', 'k2', 'v2'],
+    ['DEL', 'k1', 'k2', 'k3'],
+    ['BITOP', 'AND', 'k1', 'k2', 'k3'],
+    ['ZUNIONSTORE', 'k1', '2', 'k2', 'k3', 'WEIGHTS', '1', '2'],
+    ['ZDIFFSTORE', 'k1', '2', 'k2', 'k3'],
+    ['LMPOP', '2', 'k1', 'k2', 'LEFT'],
+    ['BLMPOP', '0', '2', 'k1', 'k2', 'LEFT'],
+    ['ZINTERCARD', '2', 'k1', 'k2', 'LIMIT', '5'],
+    ['RENAME', 'k1', 'k2'],
+    ['LMOVE', 'k1', 'k2', 'LEFT', 'RIGHT'],
+    ['COPY', 'k1', 'k2', 'REPLACE'],
+    ['PFMERGE', 'k1', 'k2', 'k3'],
+    ['GEOSEARCHSTORE', 'k1', 'k2', 'FROMLONLAT', '0', '0', 'BYRADIUS', '1', 'km'],
+    ['OBJECT', 'ENCODING', 'k1'],
+    ['MEMORY', 'USAGE', 'k1', 'SAMPLES', '5'],
+    ['XINFO', 'STREAM', 'k1', 'FULL'],
+    ['XGROUP', 'CREATE', 'k1', 'g', '$'],
+    ['EXPIRE', 'k1', '10', 'NX'],
+  ];
+  const redis = await startRedis();
+  try {
+    for (const [command, ...args] of calls) {
+      const positions = keyPositions(command!, args.map((arg) => `'${arg}'`));
+      if ('message' in positions) throw new Error(`${command}: ${positions.message}`);
+      const ours = args.filter((_, index) => positions.isKey(index + 1));
+      const servers = (await redis.admin.call('COMMAND', 'GETKEYS', command!, ...args)) as string[];
+      assert.equal(ours, servers, `${command} ${args.join(' ')}`);
+    }
+  } finally {
+    await redis.stop();
+  }
 });
 
 test('scripts whose generated exports would clash are rejected', () => {
@@ -486,6 +596,30 @@ test('include errors: unknown, duplicate, bad name, keys beyond the script\'s, u
     'lua/include/other_key.lua:1: ---@key has no effect in an include: tags belong in the header of a lua/*.lua script',
     'lua/include/unused.lua:1: no script includes this file: remove it or add `---@include unused` to a script',
   ]);
+});
+
+test("an application's layout: its folders in messages and banners, the contract imported from 'redis-lua-cache'", () => {
+  const layout = { luaDirectory: 'app/lua', outDirectory: 'app/scripts' };
+  const script = (name: string, tags: string) => ({
+    path: `app/lua/${name}.lua`,
+    text: `#!lua\n--- Does a thing.\n---@script ${name}\n${tags}---@return number\nreturn 1\n`,
+  });
+  const { diagnostics } = parseScripts(
+    [script('a', '---@include missing\n---@include bad-name\n'), script('all_scripts', '')],
+    [{ path: 'app/lua/include/unused.lua', text: '---@key k K\n' }],
+    layout,
+  );
+  assert.equal(diagnostics.map(formatDiagnostic), [
+    'app/lua/a.lua:4: unknown include missing: there is no app/lua/include/missing.lua',
+    'app/lua/a.lua:5: invalid @include "bad-name": expected the base name of a file in app/lua/include/, like `entry_state`',
+    'app/lua/include/unused.lua:1: ---@key has no effect in an include: tags belong in the header of a app/lua/*.lua script',
+    'app/lua/include/unused.lua:1: no script includes this file: remove it or add `---@include unused` to a script',
+    "app/lua/all_scripts.lua:3: script 'all_scripts' would export 'allScripts', which app/scripts/index.ts exports too",
+  ]);
+  const files = emitAll([parseGood('ping.lua')], applicationEmitOptions('app/lua', 'app/scripts'));
+  const regenerate = 'Do not edit: change the script, then run `npx redis-lua-cache generate app/lua app/scripts`.';
+  assert.is(files.get('ping.ts')!.split('\n', 2).join('\n'), `// @generated by redis-lua-cache from lua/ping.lua. ${regenerate}\nimport type { ScriptDefinition, ScriptRunner } from 'redis-lua-cache';`);
+  assert.is(files.get('index.ts')!.split('\n', 2).join('\n'), `// @generated by redis-lua-cache from app/lua/*.lua. ${regenerate}\nimport type { ScriptDefinition } from 'redis-lua-cache';`);
 });
 
 // ---------------------------------------------------------------------------------------------------

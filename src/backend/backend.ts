@@ -208,8 +208,13 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * );
    * ```
    */
-  async getOrSet<T>(key: CacheKey, factory: (context: FactoryContext<T>) => Promise<T>, options: GetOrSetOptions): Promise<T> {
-    return this.#getOrSet.run(this.#encode(key, 'getOrSet'), key, factory, options);
+  getOrSet<T>(key: CacheKey, factory: (context: FactoryContext<T>) => Promise<T>, options: GetOrSetOptions): Promise<T> {
+    // Not async: a fresh hit must cost no promise more than it needs; refusals still reject, never throw.
+    try {
+      return this.#getOrSet.run(this.#encode(key, 'getOrSet'), key, factory, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /**

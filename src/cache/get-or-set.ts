@@ -45,6 +45,11 @@ const LEASE_TAKEN = -1;
 const FIRST_POLL_MS = 5;
 const MAX_POLL_MS = 40;
 
+// A pending entry outlives the lease, so that a holder slower than lockTimeout, and not taken over, still stores.
+function pendingTtlOf(options: ResolvedOptions): number {
+  return Math.max(options.ttl, options.lockTimeout);
+}
+
 // Rendering the key costs an encoding: only a failure pays it.
 function contextOf(key: CacheKey): ErrorContext {
   return { operation: 'getOrSet', key: key.toString() };
@@ -92,7 +97,12 @@ export class GetOrSet {
       throw new InvalidOptionError(`factory must be a function, got ${typeof factory}`, contextOf(key));
     }
     if (this.#closed) throw new ConnectionError('the backend is closed', contextOf(key));
-    const flight = this.#flights.join(redisKey, () => this.#fly(redisKey, key, factory, resolved));
+    const id = Flights.idOf(redisKey);
+    let flight = this.#flights.running<T>(id);
+    if (flight === undefined) {
+      flight = this.#fly(id, redisKey, key, factory, resolved);
+      this.#flights.start(id, flight);
+    }
     if (resolved.hardTimeout === null) return flight;
     const hardTimeout = resolved.hardTimeout;
     return withTimeout(flight, hardTimeout, () => {
@@ -111,40 +121,50 @@ export class GetOrSet {
     for (const controller of this.#factories) controller.abort(new ConnectionError('the backend was closed'));
   }
 
-  async #fly<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions): Promise<T> {
-    const token = this.#tokenPrefix + (++this.#tokenCount).toString(36);
-    // A pending entry outlives the lease, so that a holder slower than lockTimeout, and not taken over, still stores.
-    const pendingTtl = Math.max(options.ttl, options.lockTimeout);
+  async #fly<T>(id: string, redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions): Promise<T> {
+    // Every path awaits before it returns (hence `return await`, and #rideOut async): the flight lands in
+    // `finally` only once it settles, and never before run() recorded it.
+    try {
+      // A fresh entry costs what get costs: the read-only script with the key alone. The lease is asked for
+      // only when the entry is missing or stale, by read_or_lease, which reads it again atomically with it.
+      let reply: scripts.ReadReply;
+      try {
+        reply = await scripts.read(this.#driver, redisKey);
+      } catch (error) {
+        return await this.#rideOut(error, key, factory);
+      }
+      if (reply === null) return await this.#leaseOrWait(redisKey, key, factory, options);
+      const data = this.#codec.decode<T>(reply[0], 'getOrSet', key);
+      if (reply[1] === null || Date.now() < reply[1]) return data;
+      return await this.#refreshInBackground(redisKey, key, factory, options, valueFromReply(data, reply[1], reply[2]));
+    } finally {
+      this.#flights.land(id);
+    }
+  }
+
+  /** Redis failed: the factory's value is returned unstored, and the failure reported (foreign data and the like are thrown). */
+  async #rideOut<T>(error: unknown, key: CacheKey, factory: Factory<T>): Promise<T> {
+    const failure = this.#driver.toBackendError(error, contextOf(key));
+    if (!isOutage(failure)) throw failure;
+    this.#report(failure);
+    return this.#runFactory(factory, null);
+  }
+
+  /** A missing entry: takes its lease and computes it, or waits for the caller that holds the lease. */
+  async #leaseOrWait<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions): Promise<T> {
+    const token = this.#token();
+    const pendingTtl = pendingTtlOf(options);
     let poll = FIRST_POLL_MS;
     for (;;) {
-      // A refresh slot is reserved while the script that may grant a stale entry's lease is in flight, so
-      // that a burst of stale reads on many keys cannot take more leases than there are slots. Polls for a
-      // missing entry reserve none: what they find next is pending or fresh.
-      const reserved = poll === FIRST_POLL_MS && this.#refreshSlots < this.#maxRefreshes;
-      if (reserved) this.#refreshSlots += 1;
       let reply: scripts.ReadOrLeaseReply;
       try {
-        reply = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtl, reserved ? 1 : 0);
+        reply = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtl, 0);
       } catch (error) {
-        const failure = this.#driver.toBackendError(error, contextOf(key));
-        if (!isOutage(failure)) throw failure;
-        this.#report(failure);
-        return this.#runFactory(factory, null);
-      } finally {
-        if (reserved) this.#refreshSlots -= 1;
+        return this.#rideOut(error, key, factory);
       }
-      const [data, stale, pttl, lease] = reply;
-      if (data !== null) {
-        let value: CacheValue<T>;
-        try {
-          value = valueFromReply(this.#codec.decode<T>(data, 'getOrSet', key), stale, pttl);
-        } catch (error) {
-          // Lua cannot tell bytes that do not decode: a lease it granted on them is given back.
-          if (lease === LEASE_TAKEN) await this.#release(redisKey, key, token);
-          throw error;
-        }
-        return lease === LEASE_TAKEN ? this.#refreshInBackground(redisKey, key, factory, options, token, value) : value.data;
-      }
+      const [data, , , lease] = reply;
+      // Written meanwhile: fresh, or stale (no lease is taken for it here: the next call refreshes it).
+      if (data !== null) return this.#codec.decode<T>(data, 'getOrSet', key);
       if (lease === LEASE_TAKEN) return this.#compute(redisKey, key, factory, options, token, null);
       // Another caller computes it: poll until its value is there, or until its lease may be taken over.
       await delay(Math.max(1, Math.min(poll, lease)));
@@ -152,8 +172,14 @@ export class GetOrSet {
     }
   }
 
-  #refreshInBackground<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, token: string, stale: CacheValue<T>): Promise<T> {
-    const refresh = this.#compute(redisKey, key, factory, options, token, stale);
+  /**
+   * A stale entry: returned at once (after `softTimeout` at most), while this backend asks for its lease
+   * and, granted it, refreshes it. Without a free refresh slot it is returned without a refresh.
+   */
+  #refreshInBackground<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, stale: CacheValue<T>): Promise<T> {
+    if (this.#refreshSlots >= this.#maxRefreshes) return Promise.resolve(stale.data);
+    this.#refreshSlots += 1;
+    const refresh = this.#refresh(redisKey, key, factory, options, stale);
     const tracked = refresh.then(
       () => undefined,
       (error: unknown) => {
@@ -161,17 +187,31 @@ export class GetOrSet {
       },
     );
     this.#refreshes.add(tracked);
-    this.#refreshSlots += 1;
     void tracked.then(() => {
       this.#refreshes.delete(tracked);
       this.#refreshSlots -= 1;
     });
     if (options.softTimeout === 0) return Promise.resolve(stale.data);
     return withTimeout(
-      refresh.catch(() => stale.data),
+      refresh.then((fresh) => fresh ?? stale.data, () => stale.data),
       options.softTimeout,
       () => stale.data,
     );
+  }
+
+  /** Takes the lease of a stale entry and refreshes it; `undefined` when another caller holds it or it changed. */
+  async #refresh<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, stale: CacheValue<T>): Promise<T | undefined> {
+    const token = this.#token();
+    const [data, , , lease] = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtlOf(options), 1).catch((error: unknown) => {
+      throw this.#driver.toBackendError(error, contextOf(key));
+    });
+    if (lease !== LEASE_TAKEN) return undefined;
+    // Missing since it was read (removed meanwhile): computed as a missing entry is, lease released on failure.
+    return this.#compute(redisKey, key, factory, options, token, data === null ? null : stale);
+  }
+
+  #token(): string {
+    return this.#tokenPrefix + (++this.#tokenCount).toString(36);
   }
 
   /**

@@ -768,14 +768,19 @@ export class GetOrSetCmd implements Cmd {
       calledSignal.resolve();
       return result.promise;
     };
+    const refreshesBefore = backend.pendingWork().refreshes;
     const t0 = Date.now();
     const call = track(backend.getOrSet<unknown>(key, factory, optionsOf(this.options)));
     r.calls.set(id, call);
     const label = `${this}`;
     // A joiner sends nothing: whatever it does happens in microtasks. Anything else takes one script call.
     if (flight === undefined) await within(Promise.race([call.promise, calledSignal.promise]), EVENT_DEADLINE_MS, `${label}: neither settled nor called its factory`);
-    // A stale entry's call resolves a few microtasks after its refresh's factory was called.
     await drainMicrotasks();
+    // A stale entry's call resolves at once, and then asks for the lease in the background: the refresh
+    // either calls its factory (lease granted) or ends (another caller holds it, or the entry changed).
+    if (flight === undefined && call.settled !== null && backend.pendingWork().refreshes > refreshesBefore) {
+      await until(() => context !== undefined || backend.pendingWork().refreshes <= refreshesBefore, `${label}: the background refresh's lease`);
+    }
     const t1 = Date.now();
     const called = context !== undefined;
     const settled = call.settled;

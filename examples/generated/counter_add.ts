@@ -30,6 +30,12 @@ return value
   readOnly: false,
 };
 
+/** Bulk strings arrive as Buffers (see ScriptRunner): decodes, as UTF-8 and in place, those the reply type says are strings. */
+function decodeCounterAddReply(reply: unknown): CounterAddReply {
+  if (Buffer.isBuffer(reply)) return reply.toString() as CounterAddReply;
+  return reply as CounterAddReply;
+}
+
 /**
  * Adds to a counter that expires a day after it was created, and replies its new value.
  *
@@ -38,8 +44,8 @@ return value
  * @param runner Runs the script (EVALSHA, recovering from NOSCRIPT).
  * @param counter The counter, created at 0 when missing
  * @param amount What to add; a negative amount subtracts
- * @returns `string`
+ * @returns `string` (bulk strings where it says string decoded as UTF-8)
  */
 export function counterAdd(runner: ScriptRunner, counter: RedisKey, amount: number): Promise<CounterAddReply> {
-  return runner.run(counterAddScript, [counter, amount]) as Promise<CounterAddReply>;
+  return runner.run(counterAddScript, [counter, amount]).then(decodeCounterAddReply);
 }

@@ -18,7 +18,7 @@ import {
 } from 'ts-morph';
 import { compareCodeUnits } from './code-unit-order.js';
 import { ALL_SCRIPTS_NAME } from './export-names.js';
-import type { ArgDeclaration, ScriptModel } from './model.js';
+import type { ArgDeclaration, ItemsShape, ReplyShape, ScriptModel } from './model.js';
 
 /** What differs between the library's own wrappers and those written for an application. */
 export interface EmitOptions {
@@ -94,6 +94,17 @@ export function emitScriptModule(script: ScriptModel, options: EmitOptions = PRO
     docs: [docText(script.description.join('\n'))],
     declarations: [{ name: script.definitionName, type: 'ScriptDefinition', initializer: definitionWriter(script) }],
   });
+  if (script.replyDecoding) {
+    file.addFunction({
+      name: decoderName(script),
+      parameters: [{ name: 'reply', type: 'unknown' }],
+      returnType: script.replyTypeName,
+      docs: [
+        'Bulk strings arrive as Buffers (see ScriptRunner): decodes, as UTF-8 and in place, those the reply type says are strings.',
+      ],
+      statements: decoderStatements(script.replyDecoding, script.replyTypeName),
+    });
+  }
   file.addFunction({
     isExported: true,
     name: script.functionName,
@@ -162,7 +173,8 @@ function definitionWriter(script: ScriptModel): (writer: CodeBlockWriter) => voi
       writer.writeLine(`name: '${script.name}',`);
       writer.writeLine(`source: ${templateLiteral(script.source)},`);
       writer.writeLine(`sha1: '${sha1}',`);
-      writer.writeLine(`numberOfKeys: ${script.keys.length},`);
+      // A variadic key's list is counted per call, by the wrapper.
+      writer.writeLine(`numberOfKeys: ${script.keys.filter((key) => !key.variadic).length},`);
       writer.writeLine(`readOnly: ${script.readOnly},`);
     });
 }
@@ -179,35 +191,101 @@ function templateLiteral(text: string): string {
 function wrapperParameters(script: ScriptModel): OptionalKind<ParameterDeclarationStructure>[] {
   return [
     { name: 'runner', type: 'ScriptRunner' },
-    ...script.keys.map((key) => ({ name: key.name, type: 'RedisKey' })),
+    ...script.keys.map((key) => ({ name: key.name, type: key.variadic ? 'RedisKey[]' : 'RedisKey' })),
     ...script.args.map((arg) => ({ name: arg.name, type: arg.tsType })),
   ];
 }
 
-/** The wrapper's only statement. It allocates nothing but the one array the runner needs: it is on the hot path. */
+/**
+ * The wrapper's only statement. It allocates nothing but the one array the runner needs (and, for a
+ * script with a variadic key, the definition's copy that carries this call's number of keys): it is on
+ * the hot path.
+ */
 function wrapperBody(script: ScriptModel): string {
   const values = [
-    ...script.keys.map((key) => key.name),
-    ...script.args.map((arg) => (arg.optional ? `${arg.name} === null ? '' : ${arg.name}` : arg.name)),
+    ...script.keys.map((key) => (key.variadic ? `...${key.name}` : key.name)),
+    ...script.args.map((arg) => (arg.variadic ? `...${arg.name}` : arg.optional ? `${arg.name} === null ? '' : ${arg.name}` : arg.name)),
   ];
-  const reply = `Promise<${script.replyTypeName}>`;
-  return `return runner.run(${script.definitionName}, [${values.join(', ')}]) as ${reply};`;
+  const variadicKey = script.keys.find((key) => key.variadic);
+  const fixedKeys = script.keys.length - (variadicKey ? 1 : 0);
+  const definition = variadicKey
+    ? `{ ...${script.definitionName}, numberOfKeys: ${fixedKeys > 0 ? `${fixedKeys} + ` : ''}${variadicKey.name}.length }`
+    : script.definitionName;
+  const call = `runner.run(${definition}, [${values.join(', ')}])`;
+  if (script.replyDecoding) return `return ${call}.then(${decoderName(script)});`;
+  return `return ${call} as Promise<${script.replyTypeName}>;`;
+}
+
+/** The module's own decoder of the script's reply, e.g. `decodeCounterAddReply`. */
+function decoderName(script: ScriptModel): string {
+  return `decode${script.replyTypeName}`;
+}
+
+/**
+ * The decoder's statements for a reply of `shape`: a Buffer where the type says string becomes a
+ * string, in the reply's own arrays (which the runner made for this call), so that nothing is copied.
+ */
+function decoderStatements(shape: ReplyShape, replyType: string): string[] {
+  const lines: string[] = [];
+  let names = 0;
+  const fresh = (prefix: string) => `${prefix}${++names}`;
+
+  /** Decodes the items of the array `array` (already known to be one) at `indent`. */
+  const decodeItems = (items: ItemsShape, array: string, indent: string): void => {
+    items.elements.forEach((element, index) => {
+      if (element) decodeAt(element, `${array}[${index}]`, indent);
+    });
+    if (items.rest) {
+      const i = fresh('i');
+      lines.push(`${indent}for (let ${i} = ${items.elements.length}; ${i} < ${array}.length; ${i}++) {`);
+      decodeAt(items.rest, `${array}[${i}]`, `${indent}  `);
+      lines.push(`${indent}}`);
+    }
+  };
+  /** Decodes the value at the array slot `slot` in place. */
+  const decodeAt = (at: ReplyShape, slot: string, indent: string): void => {
+    const value = fresh('value');
+    lines.push(`${indent}const ${value}: unknown = ${slot};`);
+    if (at.text) lines.push(`${indent}if (Buffer.isBuffer(${value})) ${slot} = ${value}.toString();`);
+    if (at.items) {
+      lines.push(`${indent}${at.text ? 'else ' : ''}if (Array.isArray(${value})) {`);
+      decodeItems(at.items, value, `${indent}  `);
+      lines.push(`${indent}}`);
+    }
+  };
+
+  if (shape.text) lines.push(`if (Buffer.isBuffer(reply)) return reply.toString() as ${replyType};`);
+  if (shape.items) {
+    lines.push('if (Array.isArray(reply)) {');
+    decodeItems(shape.items, 'reply', '  ');
+    lines.push('}');
+  }
+  lines.push(`return reply as ${replyType};`);
+  return [lines.join('\n')];
 }
 
 function wrapperDocTags(script: ScriptModel): { tagName: string; text: string }[] {
   return [
     { tagName: 'param', text: 'runner Runs the script (EVALSHA, recovering from NOSCRIPT).' },
-    ...script.keys.map((key) => ({ tagName: 'param', text: docText(`${key.name} ${key.description}`) })),
-    ...script.args.map((arg) => ({ tagName: 'param', text: docText(`${arg.name} ${arg.description}${argNote(arg)}`) })),
-    { tagName: 'returns', text: docText(`\`${script.returnType}\``) },
+    ...script.keys.map((key, index) => ({
+      tagName: 'param',
+      text: docText(`${key.name} ${key.description}${key.variadic ? ` (any number of keys: KEYS[${index + 1}] onwards)` : ''}`),
+    })),
+    ...script.args.map((arg, index) => ({ tagName: 'param', text: docText(`${arg.name} ${arg.description}${argNote(arg, index)}`) })),
+    {
+      tagName: 'returns',
+      text: docText(`\`${script.returnType}\`${script.replyDecoding ? ' (bulk strings where it says string decoded as UTF-8)' : ''}`),
+    },
   ];
 }
 
-/** What the TypeScript type does not say about an argument: `integer`, and how null is sent. */
-function argNote(arg: ArgDeclaration): string {
+/** What the TypeScript type does not say about an argument: `integer`, how null is sent, where a list goes. */
+function argNote(arg: ArgDeclaration, index: number): string {
   const notes: string[] = [];
+  if (arg.variadic) notes.push(`any number of arguments: ARGV[${index + 1}] onwards`);
   if (arg.types.includes('integer') && !arg.types.includes('number')) {
-    notes.push(arg.types.length === 1 ? 'must be an integer' : 'a number must be an integer');
+    const each = arg.variadic ? 'each ' : '';
+    notes.push(arg.types.length === 1 ? `${each}must be an integer` : `${each}number must be an integer`);
   }
   if (arg.optional) notes.push("null is sent as ''");
   return notes.length > 0 ? ` (${notes.join('; ')})` : '';

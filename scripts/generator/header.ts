@@ -7,15 +7,31 @@
  * --- Free description text, one or more lines (required, before the first tag)
  * ---@script <name>                           required, once; the file's base name
  * ---@key <name> <description>                the n-th @key is KEYS[n]
+ * ---@key <name>... <description>             variadic: KEYS[n] onwards; only as the last @key
  * ---@arg <name>[?] <type> <description>      the n-th @arg is ARGV[n]; `?` = optional
+ * ---@arg <name>... <type> <description>      variadic: ARGV[n] onwards; only as the last @arg
  * ---@include <name>                          inlines lua/include/<name>.lua after the header
  * ---@return <TypeScript type>                required, once; the rest of the line
  * ```
  *
+ * Variadic keys and arguments, for scripts over any number of keys: `---@key entries... <description>`
+ * makes the wrapper take `entries: RedisKey[]` and pass `numberOfKeys = <fixed keys> + entries.length`
+ * (a copy of the definition per call, `{ ...script, numberOfKeys }`); `---@arg values... <type>
+ * <description>` makes it take `values: T[]`, spread after the fixed arguments. At most one of each,
+ * each the last of its tags, and neither optional (an empty array passes none). In the body, a variadic
+ * @key allows `#KEYS` and `KEYS[<any expression>]` (e.g. `for i = 2, #KEYS do ... KEYS[i] ... end`),
+ * also as the key argument of a `redis.call`; a variadic @arg allows `#ARGV` and `ARGV[<any
+ * expression>]`. A fixed key or argument is still read as `KEYS[n]`/`ARGV[n]`, and any other use of the
+ * table (`unpack(KEYS)`, `ipairs(ARGV)`) stays refused. Without a variadic tag, every read is
+ * `KEYS[n]`/`ARGV[n]` with an integer literal.
+ *
+ * The `@return` type also decides how the wrapper decodes the reply: bulk strings arrive as Buffers,
+ * so where the type says `string` a Buffer is decoded as UTF-8 (see `reply-decoding.ts`).
+ *
  * @module
  */
 import { camelCase, exportNames, RESERVED_WORDS, RUNNER_PARAMETER } from './export-names.js';
-import { ARG_TYPES, type ArgDeclaration, type ArgType, type KeyDeclaration, type Report } from './model.js';
+import { ARG_TYPES, type ArgDeclaration, type ArgType, type KeyDeclaration, type ReplyShape, type Report } from './model.js';
 import { checkReturnType } from './return-type.js';
 
 /** TypeScript spelling of each @arg type: `integer` only documents that the number must be integral. */
@@ -33,7 +49,7 @@ const PARAMETER_NAME = /^[a-z][a-zA-Z0-9]*$/;
 export interface Header {
   description: string[];
   script?: { name: string; line: number };
-  returnType?: { text: string; line: number };
+  returnType?: { text: string; line: number; decoding?: ReplyShape };
   /** Valid `@key` tags; complete only when no diagnostic was reported. */
   keys: KeyDeclaration[];
   args: ArgDeclaration[];
@@ -53,7 +69,12 @@ export interface Header {
 export interface TagSlot {
   line: number;
   name?: string;
+  /** Declared with `name...`: KEYS[n] (or ARGV[n]) onwards. */
+  variadic?: boolean;
 }
+
+/** The suffix that declares a variadic key or argument: `entries...`. */
+const VARIADIC = '...';
 
 /** The names of the `---@include` tags in the header of `text` (the `---` lines after line 1). */
 export function headerIncludes(text: string): string[] {
@@ -100,7 +121,27 @@ export function parseHeader(
   if (!header.script) report(lastLine, `missing @script tag: add \`---@script ${fileBaseName}\``);
   if (!header.returnType) report(lastLine, 'missing @return tag: add `---@return <TypeScript type of the reply>`');
   checkDefinitionNameClash(header, report);
+  checkVariadicSlots(header.keySlots, 'key', report);
+  checkVariadicSlots(header.argSlots, 'arg', report);
   return header;
+}
+
+/** A variadic tag must be the last of its kind, and there is at most one. */
+function checkVariadicSlots(slots: readonly TagSlot[], tag: 'key' | 'arg', report: Report): void {
+  const table = tag === 'key' ? 'KEYS' : 'ARGV';
+  let first: TagSlot | undefined;
+  slots.forEach((slot, index) => {
+    if (!slot.variadic) return;
+    if (first) {
+      report(slot.line, `only one @${tag} may be variadic: ${first.name ?? 'the one'}... on line ${first.line} already takes the rest of ${table}`);
+    } else if (index !== slots.length - 1 && !slots.slice(index + 1).some((later) => later.variadic)) {
+      report(
+        slot.line,
+        `variadic @${tag} ${slot.name ?? ''}... must be the last @${tag}: it takes ${table}[${index + 1}] onwards, so nothing can follow it`,
+      );
+    }
+    first ??= slot;
+  });
 }
 
 /** A parameter named like the script definition would hide it from the wrapper's body. */
@@ -184,11 +225,14 @@ function parseKeyTag(rest: string, line: number, header: Header, report: Report)
     report(line, '@key needs a name and a description: `---@key <name> <description>`');
     return;
   }
-  const [, name = '', description = ''] = match;
+  const [, nameWord = '', description = ''] = match;
+  const variadic = nameWord.endsWith(VARIADIC);
+  const name = variadic ? nameWord.slice(0, -VARIADIC.length) : nameWord;
+  if (variadic) slot.variadic = true;
   const nameValid = checkParameterName(name, line, header, report);
   if (nameValid) slot.name = name;
-  if (description === '') report(line, `@key ${name} needs a description`);
-  else if (nameValid) header.keys.push({ name, description, line });
+  if (description === '') report(line, `@key ${nameWord} needs a description`);
+  else if (nameValid) header.keys.push({ name, variadic, description, line });
 }
 
 function parseArgTag(rest: string, line: number, header: Header, report: Report): void {
@@ -200,10 +244,17 @@ function parseArgTag(rest: string, line: number, header: Header, report: Report)
     report(line, '@arg needs a name, a type and a description: `---@arg <name>[?] <type> <description>`');
     return;
   }
-  const optional = nameWord.endsWith('?');
-  const name = optional ? nameWord.slice(0, -1) : nameWord;
+  // `name`, `name?`, `name...`; `name?...` and `name...?` are read as both, to be refused.
+  const suffix = /(?:\?\.\.\.|\.\.\.\?|\.\.\.|\?)$/.exec(nameWord)?.[0] ?? '';
+  const variadic = suffix.includes(VARIADIC);
+  const optional = suffix.includes('?');
+  const name = nameWord.slice(0, nameWord.length - suffix.length);
+  if (variadic) slot.variadic = true;
   const nameValid = checkParameterName(name, line, header, report);
   if (nameValid) slot.name = name;
+  if (variadic && optional) {
+    report(line, `variadic @arg ${name}... cannot be optional: pass an empty array for no ${name}`);
+  }
 
   // The type is a `|`-union that may contain spaces: it goes on while a word ends or starts with `|`.
   let typeEnd = 2;
@@ -215,13 +266,15 @@ function parseArgTag(rest: string, line: number, header: Header, report: Report)
   const descriptionStart = words[typeEnd]?.index;
   const description = descriptionStart === undefined ? '' : rest.slice(descriptionStart);
   if (description === '') report(line, `@arg ${name} needs a description`);
-  else if (nameValid && types) {
-    header.args.push({ name, optional, types, tsType: argTsType(types, optional), description, line });
+  else if (nameValid && types && !(variadic && optional)) {
+    header.args.push({ name, optional, variadic, types, tsType: argTsType(types, optional, variadic), description, line });
   }
 }
 
-function argTsType(types: readonly ArgType[], optional: boolean): string {
-  const tsType = [...new Set(types.map((type) => TS_ARG_TYPES[type]))].join(' | ');
+function argTsType(types: readonly ArgType[], optional: boolean, variadic: boolean): string {
+  const members = [...new Set(types.map((type) => TS_ARG_TYPES[type]))];
+  const tsType = members.join(' | ');
+  if (variadic) return members.length === 1 ? `${tsType}[]` : `(${tsType})[]`;
   return optional ? `${tsType} | null` : tsType;
 }
 
@@ -264,5 +317,5 @@ function parseReturnTag(rest: string, line: number, header: Header, report: Repo
   }
   const result = checkReturnType(rest);
   for (const problem of result.problems) report(line, problem);
-  header.returnType = { text: result.type ?? rest, line };
+  header.returnType = { text: result.type ?? rest, line, ...(result.decoding ? { decoding: result.decoding } : {}) };
 }

@@ -5,10 +5,15 @@
  * script reads and nothing it ignores. They run over the body and over each include of the script,
  * comments and strings aside, together with the `redis.call` rule of `redis-calls.ts`.
  *
+ * A variadic tag (`---@key entries...`, `---@arg values...`, the last of its kind) loosens them for its
+ * table: `#KEYS` and `KEYS[<any expression>]` are then allowed, and so is any literal index from the
+ * variadic one on; each counts as a read of the variadic tag. The fixed tags before it are still read as
+ * `KEYS[n]`, and any other use of the table (`unpack(KEYS)`, `ipairs(KEYS)`) is still refused.
+ *
  * @module
  */
 import type { Header, TagSlot } from './header.js';
-import { stripCommentsAndStrings } from './lua-lexer.js';
+import { closingIndex, stripCommentsAndStrings } from './lua-lexer.js';
 import type { Report } from './model.js';
 import { checkRedisCalls } from './redis-calls.js';
 
@@ -20,22 +25,40 @@ import { checkRedisCalls } from './redis-calls.js';
 export function checkBody(parts: readonly CodePart[], header: Header, report: Report): void {
   const usedKeys = new Map<number, FirstUse>();
   const usedArgs = new Map<number, FirstUse>();
+  const variadic = { KEYS: variadicIndex(header.keySlots), ARGV: variadicIndex(header.argSlots) };
   for (const part of parts) {
     for (const access of findTableAccesses(stripCommentsAndStrings(part.text))) {
       const line = part.firstLine + access.line - 1;
+      const variadicAt = variadic[access.table];
       if (access.index === undefined) {
-        part.report(line, access.table === 'KEYS' ? DYNAMIC_KEYS : DYNAMIC_ARGV);
+        if (variadicAt === undefined) {
+          part.report(line, access.table === 'KEYS' ? DYNAMIC_KEYS : DYNAMIC_ARGV);
+        } else if (access.kind === 'other') {
+          const table = access.table;
+          part.report(line, `${table} can only be read as ${table}[<expression>] or #${table}: a use like unpack(${table}) or ipairs(${table}) hides its values from the checks`);
+        } else {
+          const used = access.table === 'KEYS' ? usedKeys : usedArgs;
+          if (!used.has(variadicAt)) used.set(variadicAt, { line, report: part.report });
+        }
       } else if (access.index < 1) {
         part.report(line, `${access.table}[${access.index}] is always nil: Lua arrays start at 1`);
       } else {
         const used = access.table === 'KEYS' ? usedKeys : usedArgs;
-        if (!used.has(access.index)) used.set(access.index, { line, report: part.report });
+        // From the variadic tag on, a literal index is a read of it.
+        const index = variadicAt !== undefined && access.index > variadicAt ? variadicAt : access.index;
+        if (!used.has(index)) used.set(index, { line, report: part.report });
       }
     }
     checkRedisCalls(part.text, part.firstLine, part.report);
   }
   checkIndexes('KEYS', 'key', header.keySlots, usedKeys, report);
   checkIndexes('ARGV', 'arg', header.argSlots, usedArgs, report);
+}
+
+/** The 1-based index of the variadic tag among `slots` (the first one, when several are wrongly declared). */
+function variadicIndex(slots: readonly TagSlot[]): number | undefined {
+  const index = slots.findIndex((slot) => slot.variadic);
+  return index === -1 ? undefined : index + 1;
 }
 
 /** Code checked by the body rules: the script's body, or an include, reported at its own lines. */
@@ -63,13 +86,17 @@ function checkIndexes(
   firstUses: ReadonlyMap<number, FirstUse>,
   report: Report,
 ): void {
+  // A variadic tag that is not alone and last is reported by the header: the indexes after it mean nothing.
+  const variadics = declared.filter((slot) => slot.variadic).length;
+  if (variadics > 1 || (variadics === 1 && !declared[declared.length - 1]!.variadic)) return;
   for (const [index, use] of [...firstUses].sort(([a], [b]) => a - b)) {
     if (index > declared.length) use.report(use.line, `${table}[${index}] is used but ${declaredCount(declared.length, tag)}`);
   }
   declared.forEach((slot, position) => {
     // A tag without a valid name has been reported already.
     if (slot.name !== undefined && !firstUses.has(position + 1)) {
-      report(slot.line, `@${tag} ${slot.name} (${table}[${position + 1}]) is declared but never used`);
+      const what = slot.variadic ? `${slot.name}... (${table}[${position + 1}] onwards)` : `${slot.name} (${table}[${position + 1}])`;
+      report(slot.line, `@${tag} ${what} is declared but never used`);
     }
   });
 }
@@ -84,6 +111,8 @@ function declaredCount(count: number, tag: string): string {
 interface TableAccess {
   table: 'KEYS' | 'ARGV';
   index: number | undefined;
+  /** `KEYS[...]` (`index` set when a literal), `#KEYS`, or any other use of the table. */
+  kind: 'subscript' | 'length' | 'other';
   /** 1-based line within the scanned code. */
   line: number;
 }
@@ -95,9 +124,17 @@ function findTableAccesses(code: string): TableAccess[] {
   let counted = 0;
   for (const match of code.matchAll(/\b(KEYS|ARGV)\b/g)) {
     for (; counted < match.index; counted++) if (code[counted] === '\n') line++;
+    const table = match[1] as 'KEYS' | 'ARGV';
     subscript.lastIndex = match.index + match[0].length;
     const index = subscript.exec(code)?.[1];
-    accesses.push({ table: match[1] as 'KEYS' | 'ARGV', index: index === undefined ? undefined : Number(index), line });
+    if (index !== undefined) {
+      accesses.push({ table, index: Number(index), kind: 'subscript', line });
+      continue;
+    }
+    const after = /^\s*\[/.exec(code.slice(match.index + match[0].length));
+    const isSubscript = after !== null && closingIndex(code, match.index + match[0].length + after[0].length - 1) !== undefined;
+    const isLength = /#\s*$/.test(code.slice(Math.max(0, match.index - 64), match.index));
+    accesses.push({ table, index: undefined, kind: isSubscript ? 'subscript' : isLength ? 'length' : 'other', line });
   }
   return accesses;
 }

@@ -30,6 +30,11 @@ export type ArgType = (typeof ARG_TYPES)[number];
 /** A `---@key` tag: the n-th one is `KEYS[n]`. */
 export interface KeyDeclaration {
   readonly name: string;
+  /**
+   * Declared with `name...`, as the last @key: a list of keys, `KEYS[n]` onwards. The wrapper takes an
+   * array and passes the number of keys of each call.
+   */
+  readonly variadic: boolean;
   readonly description: string;
   /** Line of the tag. */
   readonly line: number;
@@ -40,13 +45,34 @@ export interface ArgDeclaration {
   readonly name: string;
   /** Declared with `name?`: typed `T | null` and sent as `''` when null. */
   readonly optional: boolean;
+  /** Declared with `name...`, as the last @arg: a list of arguments, `ARGV[n]` onwards, typed `T[]`. */
+  readonly variadic: boolean;
   /** Members of the declared union, as written (deduplicated). */
   readonly types: readonly ArgType[];
-  /** TypeScript type of the wrapper's parameter, `| null` included when optional. */
+  /** TypeScript type of the wrapper's parameter, `| null` included when optional, `[]` when variadic. */
   readonly tsType: string;
   readonly description: string;
   /** Line of the tag. */
   readonly line: number;
+}
+
+/**
+ * The decoding one position of a reply needs (see `reply-decoding.ts`); a position that needs none has
+ * no shape (undefined).
+ */
+export interface ReplyShape {
+  /** A Buffer here is decoded to a string: the type has `string` or a string literal here. */
+  readonly text: boolean;
+  /** An array here has items to decode; undefined when none of them needs decoding. */
+  readonly items: ItemsShape | undefined;
+}
+
+/** The decoding of the items of an array reply: by index (tuples), then for every further item (arrays). */
+export interface ItemsShape {
+  /** The shape of item `i`, from the tuples and arrays that may be here; undefined entries need nothing. */
+  readonly elements: readonly (ReplyShape | undefined)[];
+  /** The shape of every item from `elements.length` on (an array type here), or undefined. */
+  readonly rest: ReplyShape | undefined;
 }
 
 /** Everything the emitter needs to know about one valid script. */
@@ -69,6 +95,8 @@ export interface ScriptModel {
   readonly args: readonly ArgDeclaration[];
   /** The `@return` type as TypeScript text, normalized by the TypeScript parser. */
   readonly returnType: string;
+  /** How the wrapper decodes the reply's Buffers where the type says string; undefined: it returns the reply as is. */
+  readonly replyDecoding: ReplyShape | undefined;
   /** Line of the `@script` tag. */
   readonly scriptLine: number;
   /** Name of the wrapper function, e.g. `removeMany`. */

@@ -115,6 +115,7 @@ export function parseScript(
       keys: header.keys,
       args: header.args,
       returnType: header.returnType.text,
+      replyDecoding: header.returnType.decoding,
       scriptLine: header.script.line,
       ...exportNames(header.script.name),
     },

@@ -6,14 +6,17 @@
  * @module
  */
 import { Node, Project, SyntaxKind, ts, type TypeNode } from 'ts-morph';
+import type { ReplyShape } from './model.js';
+import { replyDecoding } from './reply-decoding.js';
 
 let returnTypeProject: Project | undefined;
 
 /**
  * Checks an `@return` type with the TypeScript parser and keeps it to what a Lua reply can be.
- * Returns the type as the parser reads it, or the problems found.
+ * Returns the type as the parser reads it and the decoding its strings need (see `reply-decoding.ts`),
+ * or the problems found.
  */
-export function checkReturnType(text: string): { type?: string; problems: string[] } {
+export function checkReturnType(text: string): { type?: string; decoding?: ReplyShape; problems: string[] } {
   returnTypeProject ??= new Project({ useInMemoryFileSystem: true, skipLoadingLibFiles: true });
   const file = returnTypeProject.createSourceFile('return-type.ts', `type __R = ${text};\n`, { overwrite: true });
   const syntaxErrors = returnTypeProject.getProgram().getSyntacticDiagnostics(file);
@@ -28,7 +31,10 @@ export function checkReturnType(text: string): { type?: string; problems: string
   const typeNode = alias.getTypeNodeOrThrow();
   const problems: string[] = [];
   collectDisallowedTypes(typeNode, problems);
-  return problems.length > 0 ? { problems } : { type: typeNode.getText(), problems };
+  if (problems.length > 0) return { problems };
+  const decoding = replyDecoding(typeNode);
+  if (decoding.problems.length > 0) return { problems: decoding.problems };
+  return { type: typeNode.getText(), ...(decoding.shape ? { decoding: decoding.shape } : {}), problems };
 }
 
 const ALLOWED_RETURN_TYPES =

@@ -70,21 +70,25 @@ test('parses a header with keys, optional and union args, flags and a complex re
     'A second paragraph: KEYS[9] in the description is text, not a use.',
   ]);
   assert.equal(script.keys, [
-    { name: 'first', description: 'First entry', line: 6 },
-    { name: 'second', description: 'Second entry', line: 7 },
+    { name: 'first', variadic: false, description: 'First entry', line: 6 },
+    { name: 'second', variadic: false, description: 'Second entry', line: 7 },
   ]);
   assert.equal(script.args, [
     {
       name: 'reason',
       optional: true,
+      variadic: false,
       types: ['string', 'Buffer'],
       tsType: 'string | Buffer | null',
       description: 'Why the entries go; absent: no reason',
       line: 8,
     },
-    { name: 'limit', optional: false, types: ['integer', 'number'], tsType: 'number', description: 'Upper bound on removals', line: 9 },
+    { name: 'limit', optional: false, variadic: false, types: ['integer', 'number'], tsType: 'number', description: 'Upper bound on removals', line: 9 },
   ]);
-  assert.is(script.returnType, "[removed: number, names: (string | Buffer)[]] | 'NONE' | -1");
+  assert.is(script.returnType, "[removed: number, names: string[]] | 'NONE' | -1");
+  // 'NONE' and the names arrive as Buffers: the wrapper decodes them.
+  const eachText = { text: false, items: { elements: [], rest: { text: true, items: undefined } } };
+  assert.equal(script.replyDecoding, { text: true, items: { elements: [undefined, eachText], rest: undefined } });
 });
 
 test('parses a read-only script without keys or args', () => {
@@ -138,7 +142,7 @@ test('emits the banner, the imports, the reply type, the definition and the wrap
   );
   assert.is(lines[1], "import type { RedisKey, ScriptDefinition, ScriptRunner } from '../src/core/scripting.js';");
   assert.ok(
-    text.includes("export type RemoveManyReply = [removed: number, names: (string | Buffer)[]] | 'NONE' | -1;\n"),
+    text.includes("export type RemoveManyReply = [removed: number, names: string[]] | 'NONE' | -1;\n"),
   );
   assert.ok(text.includes('export const removeManyScript: ScriptDefinition = {\n'));
   assert.ok(text.includes(`  sha1: '${sha1(source.text)}',\n  numberOfKeys: 2,\n  readOnly: false,\n};\n`));
@@ -146,7 +150,7 @@ test('emits the banner, the imports, the reply type, the definition and the wrap
   assert.ok(
     text.includes(
       'export function removeMany(runner: ScriptRunner, first: RedisKey, second: RedisKey, reason: string | Buffer | null, limit: number): Promise<RemoveManyReply> {\n' +
-        "  return runner.run(removeManyScript, [first, second, reason === null ? '' : reason, limit]) as Promise<RemoveManyReply>;\n" +
+        "  return runner.run(removeManyScript, [first, second, reason === null ? '' : reason, limit]).then(decodeRemoveManyReply);\n" +
         '}\n',
     ),
   );
@@ -161,7 +165,7 @@ test('a script without keys does not import RedisKey and passes an empty array',
   assert.ok(
     text.includes(
       'export function ping(runner: ScriptRunner): Promise<PingReply> {\n' +
-        '  return runner.run(pingScript, []) as Promise<PingReply>;\n',
+        '  return runner.run(pingScript, []).then(decodePingReply);\n',
     ),
   );
 });
@@ -189,12 +193,12 @@ test('the emitted modules type-check with the project compiler options, and thei
   // Virtual files only (never saved): a copy of the contract next to the emitted modules.
   const base = join(fixtures, '.typecheck');
   project.createSourceFile(join(base, 'src/core/scripting.ts'), readFileSync(join(root, 'src/core/scripting.ts'), 'utf8'));
-  const files = emitAll([parseGood('remove_many.lua'), parseGood('ping.lua')]);
+  const files = emitAll([parseGood('remove_many.lua'), parseGood('ping.lua'), parseGood('read_many.lua')]);
   for (const [name, text] of files) project.createSourceFile(join(base, 'generated', name), text);
   project.createSourceFile(
     join(base, 'usage.ts'),
     [
-      "import { allScripts, ping, removeMany, type PingReply, type RemoveManyReply } from './generated/index.js';",
+      "import { allScripts, ping, readMany, removeMany, type PingReply, type RemoveManyReply } from './generated/index.js';",
       "import type { ScriptDefinition, ScriptRunner } from './src/core/scripting.js';",
       'export async function use(runner: ScriptRunner): Promise<void> {',
       "  const removed: RemoveManyReply = await removeMany(runner, 'a', Buffer.from('b'), null, 3);",
@@ -204,7 +208,14 @@ test('the emitted modules type-check with the project compiler options, and thei
       "  await removeMany(runner, 'a', 'b', 'why', null);",
       '  // @ts-expect-error the optional reason must still be passed',
       "  await removeMany(runner, 'a', 'b');",
-      '  void [removed, pong, all];',
+      "  const [count, data, fields] = await readMany(runner, 'index', ['a', Buffer.from('b')], 10, ['x', 'y']);",
+      '  const typed: [number, Buffer | null, string | null] = [count, data[0] ?? null, fields[0]?.[0] ?? null];',
+      "  await readMany(runner, 'index', [], 0, []);",
+      '  // @ts-expect-error the entries are a list of keys',
+      "  await readMany(runner, 'index', 'a', 10, []);",
+      '  // @ts-expect-error the fields are strings',
+      "  await readMany(runner, 'index', ['a'], 10, [1]);",
+      '  void [removed, pong, all, typed];',
       '}',
     ].join('\n'),
   );
@@ -232,6 +243,129 @@ test('the wrapper passes keys then args to the runner, null optional args as emp
   } finally {
     rmSync(directory, { recursive: true, force: true });
   }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Reply decoding: bulk strings arrive as Buffers, the type decides which become strings
+
+/** Emits `files` into a temporary folder and imports `module` from it. */
+async function importEmitted<T>(files: Map<string, string>, module: string, use: (imported: T) => Promise<void>): Promise<void> {
+  const directory = mkdtempSync(join(tmpdir(), 'generator-run-'));
+  try {
+    writeGenerated(directory, files);
+    await use((await import(pathToFileURL(join(directory, module)).href)) as T);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+const returning = (name: string, returnType: string): LuaSource => ({
+  path: `lua/${name}.lua`,
+  text: `#!lua\n--- Replies.\n---@script ${name}\n---@return ${returnType}\nreturn 1\n`,
+});
+
+test('string and Buffer at one position of the reply are refused, file:line, naming the position', () => {
+  const message = (returnType: string, at: string) =>
+    `lua/r.lua:4: @return type '${returnType}' has both string and Buffer at ${at}: bulk strings arrive as Buffers, ` +
+    'so the wrapper cannot tell which one a reply is; pick one (string: decoded as UTF-8, Buffer: the bytes)';
+  const cases: [string, string][] = [
+    ['string | Buffer', 'reply'],
+    ["Buffer | 'NONE' | null", 'reply'],
+    ['(string | Buffer)[]', 'reply[i]'],
+    ['[number, [string | null, number] | [Buffer]] | null', 'reply[1][0]'],
+    ['[Buffer, number] | string[]', 'reply[0]'],
+  ];
+  for (const [returnType, at] of cases) assert.equal(errorsOf(returning('r', returnType)), [message(returnType, at)], returnType);
+  assert.equal(errorsOf(returning('r', '[string | null, Buffer] | null')), [], 'string and Buffer at different positions');
+  assert.equal(errorsOf(returning('r', 'unknown')), []);
+});
+
+test('a type without string emits exactly what it did: no decoder, the reply cast', () => {
+  for (const returnType of ['number', '[data: Buffer, stale: number | null, pttl: number] | null', 'Buffer[]', 'unknown', '0 | 1']) {
+    const text = emitScriptModule(parseScript(returning('r', returnType)).script!);
+    assert.not.ok(text.includes('decode'), returnType);
+    assert.ok(text.includes('  return runner.run(rScript, []) as Promise<RReply>;\n'), returnType);
+  }
+});
+
+test('the decoder turns Buffers into strings where the type says string, and leaves the rest as it came', async () => {
+  const returnType = "[name: string, data: Buffer, status: string, n: number, names: (string | null)[], pairs: [string, Buffer][]] | 'NONE' | null";
+  const model = parseScript(returning('r', returnType)).script!;
+  await importEmitted<{ r: (runner: ScriptRunner) => Promise<unknown> }>(emitAll([model]), 'r.ts', async ({ r }) => {
+    let reply: unknown;
+    const runner: ScriptRunner = { run: async () => reply };
+    const bytes = Buffer.from([0xff, 0x00]);
+    const pairBytes = Buffer.from('v');
+    reply = [Buffer.from('ada'), bytes, 'OK', 3, [Buffer.from('x'), null, 'y'], [[Buffer.from('k'), pairBytes]]];
+    const decoded = (await r(runner)) as unknown[];
+    assert.is(decoded, reply, 'decoded in place: the same array');
+    assert.equal(decoded, ['ada', bytes, 'OK', 3, ['x', null, 'y'], [['k', pairBytes]]]);
+    assert.is(decoded[1], bytes, 'a Buffer position keeps its Buffer');
+    reply = Buffer.from('NONE');
+    assert.is(await r(runner), 'NONE');
+    reply = null;
+    assert.is(await r(runner), null);
+    reply = 'NONE';
+    assert.is(await r(runner), 'NONE', 'a status reply is a string already');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Variadic keys and arguments
+
+test('a variadic key and arg: the model, RedisKey[] and T[] parameters, and a per-call number of keys', () => {
+  const script = parseGood('read_many.lua');
+  assert.equal(script.keys.map((key) => [key.name, key.variadic]), [['index', false], ['entries', true]]);
+  assert.equal(script.args.map((arg) => [arg.name, arg.variadic, arg.tsType]), [['limit', false, 'number'], ['fields', true, 'string[]']]);
+  const text = emitScriptModule(script);
+  assert.ok(text.includes('  numberOfKeys: 1,\n'), 'the definition counts the fixed keys');
+  assert.ok(
+    text.includes(
+      'export function readMany(runner: ScriptRunner, index: RedisKey, entries: RedisKey[], limit: number, fields: string[]): Promise<ReadManyReply> {\n' +
+        '  return runner.run({ ...readManyScript, numberOfKeys: 1 + entries.length }, [index, ...entries, limit, ...fields]).then(decodeReadManyReply);\n',
+    ),
+  );
+  assert.ok(text.includes(' * @param entries The entries to read (any number of keys: KEYS[2] onwards)\n'));
+  assert.ok(text.includes(' * @param fields Fields to read besides d (any number of arguments: ARGV[2] onwards)\n'));
+
+  const only = parseScript({
+    path: 'lua/del_all.lua',
+    text: "#!lua\n--- Deletes.\n---@script del_all\n---@key entries... Entries\n---@arg values... integer | string Values\n---@return number\nlocal n = 0\nfor i = 1, #KEYS do n = n + redis.call('DEL', KEYS[i]) end\nreturn n + #ARGV + #ARGV[1]\n",
+  });
+  assert.equal(only.diagnostics.map(formatDiagnostic), []);
+  const onlyText = emitScriptModule(only.script!);
+  assert.ok(onlyText.includes('export function delAll(runner: ScriptRunner, entries: RedisKey[], values: (number | string)[]): Promise<DelAllReply> {\n'));
+  assert.ok(onlyText.includes('  return runner.run({ ...delAllScript, numberOfKeys: entries.length }, [...entries, ...values]) as Promise<DelAllReply>;\n'));
+});
+
+test('the variadic wrapper gives the runner a copy of the definition with this call\'s number of keys', async () => {
+  await importEmitted<{ readMany: (runner: ScriptRunner, ...rest: unknown[]) => Promise<unknown>; readManyScript: ScriptDefinition }>(
+    emitAll([parseGood('read_many.lua')]),
+    'read_many.ts',
+    async ({ readMany, readManyScript }) => {
+      const calls: [ScriptDefinition, ScriptArgument[]][] = [];
+      const runner: ScriptRunner = { run: async (script, values) => (calls.push([script, values]), [0, [], []]) };
+      await readMany(runner, 'i', ['a', 'b', 'c'], 5, ['x']);
+      await readMany(runner, 'i', [], 0, []);
+      assert.equal(calls.map(([script, values]) => [script.numberOfKeys, values]), [
+        [4, ['i', 'a', 'b', 'c', 5, 'x']],
+        [1, ['i', 0]],
+      ]);
+      assert.is.not(calls[0]![0], readManyScript);
+      assert.equal({ ...calls[0]![0], numberOfKeys: 1 }, readManyScript);
+      assert.is(readManyScript.numberOfKeys, 1, 'the shared definition is untouched');
+    },
+  );
+});
+
+test('without a variadic tag, dynamic KEYS and ARGV stay refused with the same message', () => {
+  assert.equal(errorsOf(returning('r', 'number')), []);
+  const text = "#!lua\n--- Loops.\n---@script r\n---@key entry E\n---@return number\nlocal n = #KEYS\nn = n + redis.call('EXISTS', KEYS[n]) + #ARGV\nreturn n + redis.call('EXISTS', KEYS[1])\n";
+  assert.equal(errorsOf({ path: 'lua/r.lua', text }), [
+    'lua/r.lua:6: dynamic KEYS access is not supported: declare every key with @key',
+    'lua/r.lua:7: dynamic KEYS access is not supported: declare every key with @key',
+    'lua/r.lua:7: dynamic ARGV access is not supported: declare every argument with @arg',
+  ]);
 });
 
 // ---------------------------------------------------------------------------------------------------
@@ -301,6 +435,31 @@ const badFixtures: Record<string, string[]> = {
   ],
   'del_bad_key.lua': [
     "lua/del_bad_key.lua:7: DEL key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: KEYS[1] .. ':lock')",
+  ],
+  'variadic_key_not_last.lua': [
+    'lua/variadic_key_not_last.lua:4: variadic @key entries... must be the last @key: it takes KEYS[1] onwards, so nothing can follow it',
+  ],
+  'two_variadic_keys.lua': [
+    'lua/two_variadic_keys.lua:5: only one @key may be variadic: entries... on line 4 already takes the rest of KEYS',
+    'lua/two_variadic_keys.lua:7: only one @arg may be variadic: values... on line 6 already takes the rest of ARGV',
+  ],
+  'variadic_arg_not_last.lua': [
+    'lua/variadic_arg_not_last.lua:5: variadic @arg values... must be the last @arg: it takes ARGV[1] onwards, so nothing can follow it',
+  ],
+  'optional_variadic_arg.lua': [
+    'lua/optional_variadic_arg.lua:5: variadic @arg values... cannot be optional: pass an empty array for no values',
+  ],
+  'variadic_other_uses.lua': [
+    'lua/variadic_other_uses.lua:4: @key index (KEYS[1]) is declared but never used',
+    'lua/variadic_other_uses.lua:6: @arg values... (ARGV[1] onwards) is declared but never used',
+    'lua/variadic_other_uses.lua:9: KEYS can only be read as KEYS[<expression>] or #KEYS: a use like unpack(KEYS) or ipairs(KEYS) hides its values from the checks',
+    'lua/variadic_other_uses.lua:9: DEL key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: unpack(KEYS))',
+    'lua/variadic_other_uses.lua:10: ARGV can only be read as ARGV[<expression>] or #ARGV: a use like unpack(ARGV) or ipairs(ARGV) hides its values from the checks',
+  ],
+  'variadic_unused.lua': [
+    'lua/variadic_unused.lua:5: @key entries... (KEYS[2] onwards) is declared but never used',
+    'lua/variadic_unused.lua:9: dynamic ARGV access is not supported: declare every argument with @arg',
+    'lua/variadic_unused.lua:9: ARGV[2] is used but only 1 arg is declared',
   ],
   'mset_bad_key.lua': [
     'lua/mset_bad_key.lua:11: MSET key argument must be KEYS[n]: scripts may only touch keys passed in KEYS (found: ARGV[2])',

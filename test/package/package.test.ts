@@ -2,9 +2,12 @@
  * The package as a new user gets it: `npm pack` (which runs prepack, the build) into a temporary directory,
  * `npm install <tarball>` into a fresh app next to it, and there: an ESM import, a CommonJS require(), the
  * LICENSE and README in the tarball, no `@internal` text in the shipped declarations, every source map's
- * sources shipped, and a strict consumer (`skipLibCheck: false`) type-checked with the project's own tsc.
+ * sources shipped, the bin (`npx redis-lua-cache generate`: without ts-morph it says what to install; with
+ * it, wrappers importing from 'redis-lua-cache', and `--check`), and a strict consumer (`skipLibCheck:
+ * false`) type-checked with the project's own tsc, with an app file that runs a generated wrapper through
+ * `RedisBackend`.
  *
- * Needs the registry or the npm cache for the dependencies (ioredis, msgpackr). Rebuilds dist/ (prepack).
+ * Needs the registry or the npm cache for the dependencies (ioredis, msgpackr, ts-morph). Rebuilds dist/ (prepack).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +49,17 @@ function run(command: string, args: string[], cwd: string, timeoutMs: number): P
       } else {
         resolvePromise({ stdout, stderr });
       }
+    });
+  });
+}
+
+/** Runs a command that may fail: its exit status and output, never a throw (but for a timeout). */
+function runStatus(command: string, args: string[], cwd: string, timeoutMs: number): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const env = { ...process.env, NODE_OPTIONS: '', FORCE_COLOR: '0', NO_UPDATE_NOTIFIER: '1' };
+    execFile(command, args, { cwd, env, timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error?.killed) reject(new Error(`\`${command} ${args.join(' ')}\` killed after ${timeoutMs / 1000} s`));
+      else resolvePromise({ status: error ? Number(error.code) : 0, stdout, stderr });
     });
   });
 }
@@ -147,8 +161,72 @@ test("every source map's file and sources are shipped", () => {
   assert.equal(missing, [], 'source map entries that point at files not in the package');
 });
 
-test('a strict consumer (skipLibCheck: false) type-checks against the shipped declarations', async () => {
+test('the tarball has the bin: dist/scripts/redis-lua-cache.js, shebang first, and the bin entry', () => {
+  const { files } = needSetup();
+  const paths = new Set(files.map((file) => file.path));
+  for (const required of ['dist/scripts/redis-lua-cache.js', 'dist/scripts/generator/cli.js', 'dist/scripts/generator/reply-decoding.js']) {
+    assert.ok(paths.has(required), `${required} is not in the tarball`);
+  }
+  const manifest = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
+  assert.equal(manifest.bin, { [NAME]: './dist/scripts/redis-lua-cache.js' });
+  assert.is(readFileSync(join(installed, 'dist/scripts/redis-lua-cache.js'), 'utf8').split('\n', 1)[0], '#!/usr/bin/env node');
+  assert.ok(existsSync(join(app, 'node_modules', '.bin', NAME)), 'npm linked the bin into node_modules/.bin');
+});
+
+const GENERATE = ['--no', NAME, 'generate', 'lua', 'scripts'];
+const CHECK = ['--no', NAME, 'generate', '--check', 'lua', 'scripts'];
+
+test('npx redis-lua-cache generate without ts-morph says what to install and exits 1', async () => {
   needSetup();
+  mkdirSync(join(app, 'lua'), { recursive: true });
+  writeFileSync(join(app, 'lua/counter_add.lua'), readFileSync(join(ROOT, 'examples/lua/counter_add.lua'), 'utf8'));
+  assert.not.ok(existsSync(join(app, 'node_modules/ts-morph')), 'ts-morph is an optional peer: not installed with the package');
+  const without = await runStatus('npx', GENERATE, app, 20_000);
+  assert.is(without.status, 1, without.stderr);
+  assert.match(without.stderr, 'npm install --save-dev ts-morph@^28');
+  assert.not.ok(existsSync(join(app, 'scripts')), 'nothing written');
+});
+
+test('with ts-morph installed, generate writes wrappers importing from redis-lua-cache; --check passes, then fails after an edit', async () => {
+  needSetup();
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--save-dev', 'ts-morph@^28'], app, 60_000);
+  const generated = await runStatus('npx', GENERATE, app, 30_000);
+  assert.is(generated.stderr, '');
+  assert.is(generated.status, 0);
+  const wrapper = readFileSync(join(app, 'scripts/counter_add.ts'), 'utf8').split('\n');
+  assert.is(wrapper[1], "import type { RedisKey, ScriptDefinition, ScriptRunner } from 'redis-lua-cache';");
+  assert.ok(wrapper.includes('export function counterAdd(runner: ScriptRunner, counter: RedisKey, amount: number): Promise<CounterAddReply> {'));
+  assert.is((await runStatus('npx', CHECK, app, 30_000)).status, 0);
+  const script = join(app, 'lua/counter_add.lua');
+  const original = readFileSync(script, 'utf8');
+  writeFileSync(script, original.replace('What to add', 'What to add, maybe'));
+  const drift = await runStatus('npx', CHECK, app, 30_000);
+  assert.is(drift.status, 1);
+  assert.match(drift.stderr, 'scripts/counter_add.ts differs from the generator output');
+  writeFileSync(script, original);
+});
+
+test('a strict consumer (skipLibCheck: false) type-checks against the shipped declarations, a generated wrapper run through RedisBackend included', async () => {
+  needSetup();
+  writeFileSync(
+    join(app, 'app.ts'),
+    `import { ConnectionMode, RedisBackend } from '${NAME}';
+import { allScripts, counterAdd, type CounterAddReply } from './scripts/index.js';
+
+export async function addHit(): Promise<[string, number]> {
+  const backend = RedisBackend.builder().connection(ConnectionMode.single('redis://127.0.0.1:1')).build();
+  try {
+    const total: string = await counterAdd(backend, 'hits:today', 1.5);
+    const typed: CounterAddReply = total;
+    // @ts-expect-error the amount is a number
+    await counterAdd(backend, 'hits:today', '1');
+    return [typed, allScripts.length];
+  } finally {
+    await backend.close();
+  }
+}
+`,
+  );
   writeFileSync(
     join(app, 'consumer.ts'),
     `import { RedisBackend, ConnectionMode, CacheKey, CacheValue } from '${NAME}';
@@ -185,7 +263,7 @@ export async function roundTrip(): Promise<string | undefined> {
           typeRoots: [join(ROOT, 'node_modules', '@types')],
           types: ['node'],
         },
-        files: ['consumer.ts'],
+        files: ['consumer.ts', 'app.ts'],
       },
       null,
       2,

@@ -28,42 +28,42 @@ export const fillScript: ScriptDefinition = {
 ---@include lease
 ---@return 0 | 1
 -- lua/include/entry_state.lua
---- What KEYS[1] holds, checked before a script changes it: a cache entry (a hash with field d), a pending
+--- What KEYS[i] holds, checked before a script changes it: a cache entry (a hash with field d), a pending
 --- entry (a hash with a lease in field l and no d: a getOrSet is computing it), nothing, or an error reply
 --- to return as is: FOREIGN_DATA for anything else (another Redis type, or a hash with neither d nor l),
 --- which the script must leave untouched.
---- entry_state() replies 1 for an entry, -1 for a pending entry and 0 for nothing: one call for an entry
+--- entry_state(i) replies 1 for an entry, -1 for a pending entry and 0 for nothing: one call for an entry
 --- (HEXISTS), two for nothing.
---- entry_state(true) replies the number of fields (0 for nothing) and whether field d is there: one call
+--- entry_state(i, true) replies the number of fields (0 for nothing) and whether field d is there: one call
 --- for nothing (HLEN), two for an entry; for a script that must know whether there are fields to drop.
-local function entry_state(count_fields)
+local function entry_state(i, count_fields)
   -- Either command on another type is an error, which pcall catches so the reply can say what is there.
   local state
   if count_fields then
-    state = redis.pcall('HLEN', KEYS[1])
+    state = redis.pcall('HLEN', KEYS[i])
   else
-    state = redis.pcall('HEXISTS', KEYS[1], 'd')
+    state = redis.pcall('HEXISTS', KEYS[i], 'd')
   end
   if type(state) == 'table' then
     if string.sub(state.err, 1, 9) ~= 'WRONGTYPE' then
       return state
     end
-    return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
+    return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[i]).ok .. ', not a cache entry')
   end
   -- A hash has at least one field, so HLEN 0 is no key; HEXISTS 0 is no key or a hash without d.
   if count_fields then
     if state == 0 then
       return 0, false
     end
-    if redis.call('HEXISTS', KEYS[1], 'd') == 1 then
+    if redis.call('HEXISTS', KEYS[i], 'd') == 1 then
       return state, true
     end
   elseif state == 1 then
     return 1
-  elseif redis.call('EXISTS', KEYS[1]) == 0 then
+  elseif redis.call('EXISTS', KEYS[i]) == 0 then
     return 0
   end
-  if redis.call('HEXISTS', KEYS[1], 'l') == 1 then
+  if redis.call('HEXISTS', KEYS[i], 'l') == 1 then
     if count_fields then
       return state, false
     end
@@ -72,31 +72,33 @@ local function entry_state(count_fields)
   return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
 end
 -- lua/include/store_entry.lua
---- Replaces the entry at KEYS[1] with exactly field d = data and, unless stale is '', field s = stale,
---- with a TTL of ttl milliseconds ('' : none; zero or less: the entry is removed). Every argument is
---- checked before anything changes; a key that holds anything but a cache entry or a pending entry is
---- left untouched. Replies 1 when it stored the entry, 0 when it removed it, or an error reply.
-local function store_entry(data, stale, ttl)
+--- Writing an entry, in two steps so that a script over many keys checks them all before it writes any.
+--- store_args(stale, ttl) checks the arguments: it replies the ttl as a number (false when '': none), or
+--- an error reply. replace_entry(i, count, has_data, data, stale, ms) then replaces the entry at KEYS[i],
+--- whose entry_state(i, true) was count, has_data: afterwards it holds exactly field d = data and, unless
+--- stale is '', field s = stale, with a TTL of ms milliseconds (none when false; zero or less: the entry is
+--- removed); it replies 1 when it stored the entry, 0 when it removed it. store_entry(i, data, stale, ttl)
+--- does both for one key, leaving a key that holds anything but an entry or a pending entry untouched.
+local function store_args(stale, ttl)
   -- string.find rather than string.match: it makes no copy of what it matched.
   if stale ~= '' and not string.find(stale, '^%-?%d+$') then
     return redis.error_reply('BAD_ARGUMENT stale must be an integer (epoch milliseconds), got ' .. stale)
   end
+  if ttl == '' then
+    return false
+  end
   -- PEXPIRE refuses what overflows once added to the clock; refusing it here keeps the write all or nothing.
-  local ms = ttl ~= '' and string.find(ttl, '^%-?%d+$') and tonumber(ttl)
-  if ttl ~= '' and not (ms and ms <= 9007199254740991) then
+  local ms = string.find(ttl, '^%-?%d+$') and tonumber(ttl)
+  if not (ms and ms <= 9007199254740991) then
     return redis.error_reply('BAD_ARGUMENT ttl must be an integer number of milliseconds up to 2^53-1, got ' .. ttl)
   end
+  return ms
+end
 
-  -- The number of fields (0: no key) and whether d is one: with HSET's count of new fields, they tell
-  -- whether anything but d and s is there, so a common write makes no call to find fields to drop.
-  local count, has_data = entry_state(true)
-  if type(count) == 'table' then
-    return count
-  end
-
+local function replace_entry(i, count, has_data, data, stale, ms)
   if ms and ms <= 0 then
     if count > 0 then
-      redis.call('DEL', KEYS[1])
+      redis.call('DEL', KEYS[i])
     end
     return 0
   end
@@ -105,31 +107,43 @@ local function store_entry(data, stale, ttl)
   -- script that recreates a key it has just deleted, which would leave the old entry gone and the new unwritten.
   -- Nothing but d (and s when given) may survive: an old s this write does not set, a lease (field l), and
   -- fields that neither this backend nor hitbox writes. What HDEL and HSET reply, with the count, tells
-  -- whether there are any.
+  -- whether there are any, so a common write makes no call to find fields to drop.
   local extra
   if stale == '' then
     -- Dropping s never deletes the key: it has d, or a lease and so a field that stays until below.
     local kept = has_data and 1 or 0
-    extra = count > kept and count - redis.call('HDEL', KEYS[1], 's') > kept
-    redis.call('HSET', KEYS[1], 'd', data)
+    extra = count > kept and count - redis.call('HDEL', KEYS[i], 's') > kept
+    redis.call('HSET', KEYS[i], 'd', data)
   else
     -- HSET replies how many fields it added: s or nothing to an entry (it has d), d and s to no key.
-    extra = count + redis.call('HSET', KEYS[1], 'd', data, 's', stale) > 2
+    extra = count + redis.call('HSET', KEYS[i], 'd', data, 's', stale) > 2
   end
   if extra then
-    for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+    for _, field in ipairs(redis.call('HKEYS', KEYS[i])) do
       if field ~= 'd' and field ~= 's' then
-        redis.call('HDEL', KEYS[1], field)
+        redis.call('HDEL', KEYS[i], field)
       end
     end
   end
 
-  if ttl ~= '' then
-    redis.call('PEXPIRE', KEYS[1], ttl)
+  if ms then
+    redis.call('PEXPIRE', KEYS[i], ms)
   elseif count > 0 then
-    redis.call('PERSIST', KEYS[1])
+    redis.call('PERSIST', KEYS[i])
   end
   return 1
+end
+
+local function store_entry(i, data, stale, ttl)
+  local ms = store_args(stale, ttl)
+  if type(ms) == 'table' then
+    return ms
+  end
+  local count, has_data = entry_state(i, true)
+  if type(count) == 'table' then
+    return count
+  end
+  return replace_entry(i, count, has_data, data, stale, ms)
 end
 -- lua/include/lease.lua
 --- A lease (field l of an entry's hash) is '<start> <token>': the server's clock in milliseconds when it
@@ -148,9 +162,9 @@ end
 if type(lease) ~= 'string' or lease_token(lease) ~= ARGV[1] then
   return 0
 end
-return store_entry(ARGV[2], ARGV[3], ARGV[4])
+return store_entry(1, ARGV[2], ARGV[3], ARGV[4])
 `,
-  sha1: '8697b34ec70559b5c99fea15c43f8670c8870939',
+  sha1: '68a8a1f59776d426dc5f95766abc1bb943f990ee',
   numberOfKeys: 1,
   readOnly: false,
 };

@@ -2,17 +2,23 @@
 import type { ScriptDefinition } from '../src/core/scripting.js';
 import { fillScript } from './fill.js';
 import { readScript } from './read.js';
+import { readManyScript } from './read_many.js';
 import { readOrLeaseScript } from './read_or_lease.js';
 import { releaseScript } from './release.js';
 import { removeScript } from './remove.js';
+import { removeManyScript } from './remove_many.js';
 import { writeScript } from './write.js';
+import { writeManyScript } from './write_many.js';
 
 export * from './fill.js';
 export * from './read.js';
+export * from './read_many.js';
 export * from './read_or_lease.js';
 export * from './release.js';
 export * from './remove.js';
+export * from './remove_many.js';
 export * from './write.js';
+export * from './write_many.js';
 
 /** Every script definition, sorted by name: for loading them all up front (SCRIPT LOAD). */
-export const allScripts: readonly ScriptDefinition[] = [fillScript, readScript, readOrLeaseScript, releaseScript, removeScript, writeScript];
+export const allScripts: readonly ScriptDefinition[] = [fillScript, readScript, readManyScript, readOrLeaseScript, releaseScript, removeScript, removeManyScript, writeScript, writeManyScript];

@@ -22,4 +22,4 @@ end
 if type(lease) ~= 'string' or lease_token(lease) ~= ARGV[1] then
   return 0
 end
-return store_entry(ARGV[2], ARGV[3], ARGV[4])
+return store_entry(1, ARGV[2], ARGV[3], ARGV[4])

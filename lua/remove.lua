@@ -9,7 +9,7 @@
 ---@include entry_state
 ---@return number
 
-local present = entry_state()
+local present = entry_state(1)
 if type(present) == 'table' then
   return present
 end

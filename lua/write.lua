@@ -13,4 +13,4 @@
 ---@include store_entry
 ---@return 0 | 1
 
-return store_entry(ARGV[1], ARGV[2], ARGV[3])
+return store_entry(1, ARGV[1], ARGV[2], ARGV[3])

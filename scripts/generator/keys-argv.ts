@@ -10,6 +10,10 @@
  * variadic one on; each counts as a read of the variadic tag. The fixed tags before it are still read as
  * `KEYS[n]`, and any other use of the table (`unpack(KEYS)`, `ipairs(KEYS)`) is still refused.
  *
+ * An include may index KEYS and ARGV with an expression (a function of `lua/include/` that works on the
+ * i-th key, shared by single-key and many-key scripts): that reads whatever index it is given, so it
+ * counts as a read of every declared tag of that table. Scripts keep the strict rules.
+ *
  * @module
  */
 import type { Header, TagSlot } from './header.js';
@@ -31,7 +35,11 @@ export function checkBody(parts: readonly CodePart[], header: Header, report: Re
       const line = part.firstLine + access.line - 1;
       const variadicAt = variadic[access.table];
       if (access.index === undefined) {
-        if (variadicAt === undefined) {
+        if (part.include === true && access.kind === 'subscript') {
+          const used = access.table === 'KEYS' ? usedKeys : usedArgs;
+          const slots = access.table === 'KEYS' ? header.keySlots : header.argSlots;
+          for (let index = 1; index <= slots.length; index++) if (!used.has(index)) used.set(index, { line, report: part.report });
+        } else if (variadicAt === undefined) {
           part.report(line, access.table === 'KEYS' ? DYNAMIC_KEYS : DYNAMIC_ARGV);
         } else if (access.kind === 'other') {
           const table = access.table;
@@ -67,6 +75,8 @@ export interface CodePart {
   /** Line number of the text's first line in its file. */
   readonly firstLine: number;
   readonly report: Report;
+  /** Whether it is an include, which may index KEYS and ARGV with an expression. */
+  readonly include?: boolean;
 }
 
 /** Where KEYS[n] or ARGV[n] is first read, and how to report a problem there. */

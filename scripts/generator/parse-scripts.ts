@@ -96,6 +96,7 @@ export function parseScript(
     text: include.text,
     firstLine: 1,
     report: (line, message) => diagnostics.push({ file: include.path, line, message: `${message} (included by ${source.path})` }),
+    include: true,
   }));
   parts.push({ text: lines.slice(headerEnd).join('\n'), firstLine: headerEnd + 1, report });
   checkBody(parts, header, report);

@@ -7,26 +7,19 @@ import { GetOrSet, type PendingWork } from '../cache/get-or-set.js';
 import type { FactoryContext, GetOrSetOptions } from '../cache/options.js';
 import type { CacheKey } from '../core/cache-key.js';
 import { valueFromReply, type CacheValue } from '../core/cache-value.js';
-import { InvalidKeyError, InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
+import { InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
 import type { RedisKey, ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
 import type { Driver, DriverName } from '../driver/driver.js';
 import { RedisBackendBuilder } from './builder.js';
 import type { BackendConfig } from './config.js';
 import { createDriver } from './drivers.js';
+import { checkWrite, encodeKey, errorContext } from './entries.js';
+import { ManyKeys, type ManyWrite } from './many-keys.js';
 
 /** Outcome of a remove: how many entries were deleted, or that there was none. */
 export type DeleteStatus = { readonly kind: 'deleted'; readonly count: number } | { readonly kind: 'missing' };
 
 const MISSING: DeleteStatus = Object.freeze({ kind: 'missing' });
-
-/** Epoch milliseconds of a date, refusing `Invalid Date` with a message that says which one. */
-function epochMillis(date: Date, what: string, operation: Operation, key: CacheKey): number {
-  const ms = date instanceof Date ? date.getTime() : Number.NaN;
-  if (Number.isNaN(ms)) {
-    throw new InvalidValueError(`${what} is not a valid Date`, { operation, key: key.toString() });
-  }
-  return ms;
-}
 
 /**
  * Redis cache backend: entries are hashes written, read and removed by atomic Lua scripts.
@@ -55,6 +48,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
   readonly #driver: Driver;
   readonly #codec: ValueCodec;
   readonly #getOrSet: GetOrSet;
+  readonly #many: ManyKeys;
 
   /** @internal Use {@link RedisBackend.builder}. */
   constructor(config: BackendConfig) {
@@ -65,6 +59,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
     this.#maxValueBytes = config.maxValueBytes;
     this.#driver = createDriver(config.driver, config.target);
     this.#codec = new ValueCodec(config.valueFormat, config.compressor);
+    this.#many = new ManyKeys({ driver: this.#driver, keyFormat: config.keyFormat, maxValueBytes: config.maxValueBytes, clustered: config.clustered });
     this.#getOrSet = new GetOrSet({
       driver: this.#driver,
       codec: this.#codec,
@@ -168,6 +163,70 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
   /** Removes the entry at `key`, as {@link remove}. */
   async delete(key: CacheKey): Promise<DeleteStatus> {
     return this.#remove(key, 'delete');
+  }
+
+  /**
+   * Reads many entries as stored bytes: for each key, in the order given, what {@link read} returns for
+   * it (a key given twice is read twice). An empty array makes no round trip.
+   *
+   * # Caveats
+   * - Atomic per script call: on a single node one call per 100 keys; on a cluster one call per hash slot
+   *   (and per 100 keys of it), all sent at once. A larger batch is not one snapshot.
+   * - Rejects with `InvalidKeyError` naming the position of a bad key before anything is sent, and with
+   *   `ForeignDataError` naming the key when one holds something that is not a cache entry.
+   *
+   * # Examples
+   * ```ts
+   * const [a, b] = await backend.readMany([keyA, keyB]); // CacheValue<Buffer> | null each
+   * ```
+   */
+  async readMany(keys: CacheKey[]): Promise<(CacheValue<Buffer> | null)[]> {
+    const replies = await this.#many.read(keys, 'readMany');
+    return replies.map((reply) => (reply === null ? null : valueFromReply(reply[0], reply[1], reply[2])));
+  }
+
+  /**
+   * Replaces many entries, each exactly as {@link write} replaces one, in the order given (a key given
+   * twice ends with its last value). Every key and value is checked before anything is sent. An empty
+   * array makes no round trip.
+   *
+   * # Caveats
+   * Atomic per script call, as {@link readMany}: within a call, foreign data at any key refuses the whole
+   * call (`ForeignDataError` naming the key) and nothing of it is written; other calls of the same batch
+   * (other slots of a cluster, other chunks of 100) may have been written.
+   *
+   * # Examples
+   * ```ts
+   * await backend.writeMany([[keyA, new CacheValue(Buffer.from('a'))], [keyB, new CacheValue(Buffer.from('b'), expire)]]);
+   * ```
+   */
+  async writeMany(entries: [CacheKey, CacheValue<Buffer>][]): Promise<void> {
+    await this.#many.write(pairs(entries, 'writeMany', (value) => value.data), 'writeMany');
+  }
+
+  /**
+   * Removes many entries: `{ kind: 'deleted', count }` with how many there were (a key given twice counts
+   * once), or `{ kind: 'missing' }` when none was there. An empty array makes no round trip. Atomic per
+   * script call, as {@link writeMany}.
+   */
+  async removeMany(keys: CacheKey[]): Promise<DeleteStatus> {
+    return deleteStatus(await this.#many.remove(keys, 'removeMany'));
+  }
+
+  /** Reads and decodes many entries, as {@link get} does one, with the semantics of {@link readMany}. */
+  async getMany<T>(keys: CacheKey[]): Promise<(CacheValue<T> | null)[]> {
+    const replies = await this.#many.read(keys, 'getMany');
+    return replies.map((reply, index) => (reply === null ? null : valueFromReply(this.#codec.decode<T>(reply[0], 'getMany', keys[index]!), reply[1], reply[2])));
+  }
+
+  /** Encodes and writes many entries, as {@link set} does one, with the semantics of {@link writeMany}. */
+  async setMany<T>(entries: [CacheKey, CacheValue<T>][]): Promise<void> {
+    await this.#many.write(pairs(entries, 'setMany', (value, key) => this.#codec.encode(value.data, 'setMany', key)), 'setMany');
+  }
+
+  /** Removes many entries, as {@link removeMany}. */
+  async deleteMany(keys: CacheKey[]): Promise<DeleteStatus> {
+    return deleteStatus(await this.#many.remove(keys, 'deleteMany'));
   }
 
   /**
@@ -287,23 +346,12 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
 
   async #store(key: CacheKey, data: Buffer, expire: Date | null, stale: Date | null, operation: Operation): Promise<void> {
     const redisKey = this.#encode(key, operation);
-    if (!Buffer.isBuffer(data)) {
-      throw new InvalidValueError('data must be a Buffer', context(operation, key));
-    }
-    // A bulk string over proto-max-bulk-len makes the server drop the connection, failing every call on it.
-    if (data.length > this.#maxValueBytes) {
-      throw new InvalidValueError(
-        `data is ${data.length} bytes, more than maxValueBytes (${this.#maxValueBytes}); nothing was sent`,
-        context(operation, key),
-      );
-    }
-    const expireMs = expire === null ? null : epochMillis(expire, 'expire', operation, key);
-    const staleMs = stale === null ? null : epochMillis(stale, 'stale', operation, key);
+    const checked = checkWrite(key, data, expire, stale, this.#maxValueBytes, operation);
     try {
       // The TTL is measured when the write is sent, not before it waited for a connection.
       const waiting = this.#driver.whenReady();
       if (waiting !== undefined) await waiting;
-      await scripts.write(this.#driver, redisKey, data, staleMs, expireMs === null ? null : expireMs - Date.now());
+      await scripts.write(this.#driver, redisKey, checked.data, checked.staleMs, checked.expireMs === null ? null : checked.expireMs - Date.now());
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
@@ -317,26 +365,18 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
-    return count > 0 ? { kind: 'deleted', count } : MISSING;
+    return deleteStatus(count);
   }
 
   #failure(error: unknown, operation: Operation, key: CacheKey): BackendError {
-    return this.#driver.toBackendError(error, context(operation, key));
+    return this.#driver.toBackendError(error, errorContext(operation, key));
   }
 
   #encode(key: CacheKey, operation: Operation): RedisKey {
-    try {
-      return this.#keyFormat.encode(key);
-    } catch (error) {
-      if (error instanceof InvalidKeyError) throw new InvalidKeyError(error.reason, { operation }, { cause: error });
-      throw new InvalidKeyError(`key format ${this.#keyFormat.name} could not encode the key`, { operation }, { cause: error });
-    }
+    return encodeKey(this.#keyFormat, key, operation);
   }
 }
 
-function context(operation: Operation, key: CacheKey): { operation: Operation; key: string } {
-  return { operation, key: key.toString() };
-}
 
 function checkScriptCall(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): void {
   const named = typeof script === 'object' && script !== null && typeof script.name === 'string' ? script.name : undefined;
@@ -354,4 +394,20 @@ function checkScriptCall(script: ScriptDefinition, keysAndArguments: ScriptArgum
     if (typeof entry === 'string' || Buffer.isBuffer(entry) || (typeof entry === 'number' && Number.isFinite(entry))) continue;
     refuse(`${index < script.numberOfKeys ? 'key' : 'argument'} ${index} must be a string, a finite number or a Buffer, got ${typeof entry === 'number' ? String(entry) : typeof entry}`);
   }
+}
+
+function deleteStatus(count: number): DeleteStatus {
+  return count > 0 ? { kind: 'deleted', count } : MISSING;
+}
+
+/** The `[key, value]` pairs of a many-key write, checked for shape, with their data as `bytes` makes it. */
+function pairs<T>(entries: [CacheKey, CacheValue<T>][], operation: Operation, bytes: (value: CacheValue<T>, key: CacheKey) => Buffer): ManyWrite[] {
+  if (!Array.isArray(entries)) throw new InvalidValueError('entries must be an array of [key, value] pairs', { operation });
+  return entries.map((entry, index) => {
+    const [key, value] = Array.isArray(entry) ? entry : [];
+    if (key === undefined || typeof value !== 'object' || value === null) {
+      throw new InvalidValueError(`entry ${index + 1} must be a [CacheKey, CacheValue] pair`, { operation });
+    }
+    return { key, data: bytes(value, key), expire: value.expire, stale: value.stale };
+  });
 }

@@ -11,7 +11,7 @@ import type { ClientSettings } from '../driver/settings.js';
 // Its type only, for the default of `Backend`: at run time the builder gets the backend's constructor.
 import type { RedisBackend } from './backend.js';
 import type { BackendConfig, ConnectionTarget } from './config.js';
-import { checkDriver, checkOptions, driverOfClient } from './drivers.js';
+import { checkDriver, checkOptions, driverOfClient, isClusterTarget } from './drivers.js';
 
 /** Redis' default `proto-max-bulk-len`: the largest argument a server accepts unless configured otherwise. */
 export const MAX_VALUE_BYTES = 512 * 1024 * 1024;
@@ -322,6 +322,7 @@ export class RedisBackendBuilder<Backend = RedisBackend> {
       maxBackgroundRefreshes: this.#maxBackgroundRefreshes,
       onError: this.#onError,
       driver,
+      clustered: isClusterTarget(target),
       target,
     };
   }

@@ -21,5 +21,7 @@ export interface BackendConfig {
   readonly maxBackgroundRefreshes: number;
   readonly onError: ErrorListener;
   readonly driver: DriverName;
+  /** Whether the target is a Redis Cluster: many-key operations then group their keys by slot. */
+  readonly clustered: boolean;
   readonly target: ConnectionTarget;
 }

@@ -5,11 +5,12 @@
  * @module
  */
 import { ConfigurationError } from '../core/errors.js';
+import { ClusterConnectionMode } from '../driver/connection-mode.js';
 import type { Driver, DriverName } from '../driver/driver.js';
 import { isIoredisClient } from '../ioredis/detect.js';
 import { IoredisDriver } from '../ioredis/driver.js';
 import type { IoredisClient } from '../ioredis/runner.js';
-import { isNodeRedisClient, isNodeRedisInstalled, NODE_REDIS_PACKAGE, unsupportedOption } from '../node-redis/detect.js';
+import { isNodeRedisClient, isNodeRedisCluster, isNodeRedisInstalled, NODE_REDIS_PACKAGE, unsupportedOption } from '../node-redis/detect.js';
 import type { ConnectionTarget } from './config.js';
 import { DeferredDriver } from './deferred-driver.js';
 
@@ -39,6 +40,12 @@ export function driverOfClient(client: unknown): DriverName {
 export function checkOptions(name: DriverName, target: ConnectionTarget): void {
   const refused = name === 'node-redis' && target.kind === 'mode' ? unsupportedOption(target.mode, target.settings) : undefined;
   if (refused !== undefined) throw new ConfigurationError(`the ${name} driver does not support ${refused}`);
+}
+
+/** Whether `target` is a Redis Cluster: a cluster connection mode, or a cluster client of either library. */
+export function isClusterTarget(target: ConnectionTarget): boolean {
+  if (target.kind === 'mode') return target.mode instanceof ClusterConnectionMode;
+  return isIoredisClient(target.client) ? target.client.isCluster : isNodeRedisCluster(target.client);
 }
 
 /** Creates the driver `name` for `target`. The node-redis driver's module is imported on its first call. */

@@ -9,7 +9,22 @@
  */
 
 /** The operation an error happened in. `connect` is the lazy connection opened by the first operation. */
-export type Operation = 'read' | 'write' | 'remove' | 'get' | 'set' | 'delete' | 'getOrSet' | 'run' | 'connect';
+export type Operation =
+  | 'read'
+  | 'write'
+  | 'remove'
+  | 'get'
+  | 'set'
+  | 'delete'
+  | 'readMany'
+  | 'writeMany'
+  | 'removeMany'
+  | 'getMany'
+  | 'setMany'
+  | 'deleteMany'
+  | 'getOrSet'
+  | 'run'
+  | 'connect';
 
 /** Discriminant of every concrete {@link BackendError} subclass. */
 export type BackendErrorCode =

@@ -24,14 +24,14 @@ test.after(async () => {
 });
 
 test('every script SHA1 equals what SCRIPT LOAD returns for its source', async () => {
-  assert.equal(allScripts.map((script) => script.name).sort(), ['fill', 'read', 'read_or_lease', 'release', 'remove', 'write']);
+  assert.equal(allScripts.map((script) => script.name).sort(), ['fill', 'read', 'read_many', 'read_or_lease', 'release', 'remove', 'remove_many', 'write', 'write_many']);
   for (const script of allScripts) {
     assert.is(await redis.admin.script('LOAD', script.source), script.sha1, script.name);
   }
 });
 
-test('only the read script is read-only, and the server enforces it', async () => {
-  assert.equal(allScripts.filter((script) => script.readOnly).map((script) => script.name), ['read']);
+test('only the read scripts are read-only, and the server enforces it', async () => {
+  assert.equal(allScripts.filter((script) => script.readOnly).map((script) => script.name), ['read', 'read_many']);
   // EVAL_RO refuses a script that may write: the write script's missing no-writes flag is real.
   const writeScript = allScripts.find((script) => script.name === 'write');
   // The read script runs under EVAL_RO: a missing key replies nil.

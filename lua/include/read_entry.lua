@@ -1,0 +1,31 @@
+--- The entry at KEYS[i] as read replies it: { data, stale or false, pttl }, nil when there is none (no
+--- key, or a pending entry: a lease with no data yet), or an error reply: FOREIGN_DATA for a key that
+--- holds anything but a cache entry (another Redis type, or a hash with neither field d nor a lease).
+local function read_entry(i)
+  -- HMGET on another type is an error: pcall keeps it from aborting the script so the reply can say what is there.
+  local fields = redis.pcall('HMGET', KEYS[i], 'd', 's')
+  if fields.err then
+    if string.sub(fields.err, 1, 9) ~= 'WRONGTYPE' then
+      return fields
+    end
+    return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[i]).ok .. ', not a cache entry')
+  end
+
+  local data, stale = fields[1], fields[2]
+  if not data then
+    if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', KEYS[i], 'l') == 0 then
+      return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
+    end
+    return nil
+  end
+
+  if stale then
+    stale = stale_field(stale)
+    if type(stale) == 'table' then
+      return stale
+    end
+  end
+
+  -- false, not nil: a nil would end the Lua array and drop pttl from the reply.
+  return { data, stale or false, redis.call('PTTL', KEYS[i]) }
+end

@@ -1,0 +1,118 @@
+import * as scripts from '../../generated/index.js';
+import type { CacheKeyFormat } from '../codecs/key-format.js';
+import type { CacheKey } from '../core/cache-key.js';
+import { ForeignDataError, InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
+import type { RedisKey } from '../core/scripting.js';
+import type { Driver } from '../driver/driver.js';
+import { batchesOf } from './batches.js';
+import { checkWrite, encodeKey, errorContext, type CheckedWrite } from './entries.js';
+
+/** One entry of a many-key write: its key, data bytes, and expire and stale times. */
+export interface ManyWrite {
+  readonly key: CacheKey;
+  readonly data: Buffer;
+  readonly expire: Date | null;
+  readonly stale: Date | null;
+}
+
+/** What the many-key operations need from their backend. */
+export interface ManyKeysConfig {
+  readonly driver: Driver;
+  readonly keyFormat: CacheKeyFormat;
+  readonly maxValueBytes: number;
+  readonly clustered: boolean;
+}
+
+// What a many-key script's error reply puts before the reason: the position of the key, from 1.
+const ENTRY_PREFIX = /^entry (\d+): ([\s\S]*)$/;
+
+/**
+ * The many-key operations of a backend: every key and value is checked before anything is sent; the
+ * keys are then split into script calls (chunks on a single node, slot groups on a cluster, see
+ * {@link batchesOf}) sent at once, and the replies put back in the order of the keys.
+ */
+export class ManyKeys {
+  readonly #driver: Driver;
+  readonly #keyFormat: CacheKeyFormat;
+  readonly #maxValueBytes: number;
+  readonly #clustered: boolean;
+
+  constructor(config: ManyKeysConfig) {
+    this.#driver = config.driver;
+    this.#keyFormat = config.keyFormat;
+    this.#maxValueBytes = config.maxValueBytes;
+    this.#clustered = config.clustered;
+  }
+
+  /** The read reply of every key, in order. */
+  async read(keys: readonly CacheKey[], operation: Operation): Promise<scripts.ReadManyReply> {
+    const redisKeys = this.#encodeAll(keys, operation);
+    const replies: scripts.ReadManyReply = new Array(keys.length);
+    await Promise.all(
+      batchesOf(redisKeys, this.#clustered).map(async (batch) => {
+        const got = await this.#call(() => scripts.readMany(this.#driver, batch.map((at) => redisKeys[at]!)), keys, batch, operation);
+        for (let index = 0; index < batch.length; index++) replies[batch[index]!] = got[index] ?? null;
+      }),
+    );
+    return replies;
+  }
+
+  /** Writes every entry, in order; nothing is sent unless every key and value is valid. */
+  async write(entries: readonly ManyWrite[], operation: Operation): Promise<void> {
+    if (!Array.isArray(entries)) throw new InvalidValueError('entries must be an array of [key, value] pairs', { operation });
+    const keys = entries.map((entry) => entry.key);
+    const redisKeys = this.#encodeAll(keys, operation);
+    const checked: CheckedWrite[] = entries.map((entry) => checkWrite(entry.key, entry.data, entry.expire, entry.stale, this.#maxValueBytes, operation));
+    if (entries.length === 0) return;
+    // TTLs are measured when the writes are sent, not before they waited for a connection.
+    try {
+      const waiting = this.#driver.whenReady();
+      if (waiting !== undefined) await waiting;
+    } catch (error) {
+      throw this.#driver.toBackendError(error, { operation });
+    }
+    const now = Date.now();
+    await Promise.all(
+      batchesOf(redisKeys, this.#clustered).map((batch) => {
+        const fields: (Buffer | string)[] = new Array(batch.length * 3);
+        batch.forEach((at, index) => {
+          const { data, staleMs, expireMs } = checked[at]!;
+          fields[3 * index] = data;
+          fields[3 * index + 1] = staleMs === null ? '' : String(staleMs);
+          fields[3 * index + 2] = expireMs === null ? '' : String(expireMs - now);
+        });
+        return this.#call(() => scripts.writeMany(this.#driver, batch.map((at) => redisKeys[at]!), fields), keys, batch, operation);
+      }),
+    );
+  }
+
+  /** Removes every key; replies how many entries were removed. */
+  async remove(keys: readonly CacheKey[], operation: Operation): Promise<number> {
+    const redisKeys = this.#encodeAll(keys, operation);
+    const counts = await Promise.all(
+      batchesOf(redisKeys, this.#clustered).map((batch) => this.#call(() => scripts.removeMany(this.#driver, batch.map((at) => redisKeys[at]!)), keys, batch, operation)),
+    );
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  #encodeAll(keys: readonly CacheKey[], operation: Operation): RedisKey[] {
+    if (!Array.isArray(keys)) throw new InvalidValueError('keys must be an array of CacheKey', { operation });
+    return keys.map((key, index) => encodeKey(this.#keyFormat, key, operation, `entry ${index + 1}: `));
+  }
+
+  /** Runs one script call of a batch; a failure names the key it happened at when the script says which. */
+  async #call<R>(send: () => Promise<R>, keys: readonly CacheKey[], batch: readonly number[], operation: Operation): Promise<R> {
+    try {
+      return await send();
+    } catch (error) {
+      throw this.#named(this.#driver.toBackendError(error, { operation }), keys, batch, operation);
+    }
+  }
+
+  #named(error: BackendError, keys: readonly CacheKey[], batch: readonly number[], operation: Operation): BackendError {
+    const match = error instanceof ForeignDataError ? ENTRY_PREFIX.exec(error.reason) : null;
+    const at = match === null ? undefined : batch[Number(match[1]) - 1];
+    if (match === null || at === undefined) return error;
+    return new ForeignDataError(match[2]!, errorContext(operation, keys[at]!), { cause: error });
+  }
+}

@@ -5,6 +5,7 @@
 --- position ('entry <n>: ...', from 1).
 ---@script read_many
 ---@key entries... Hashes that hold the entries, each as read reads it
+---@include hash_fields
 ---@include stale_field
 ---@include read_entry
 ---@include batch_error

@@ -14,15 +14,13 @@
 ---@arg lockTimeout integer Milliseconds after which another caller's lease may be taken over
 ---@arg pendingTtl integer TTL in milliseconds of the pending entry that a lease on a missing entry creates
 ---@arg refresh integer 1: take the lease of a stale entry too; 0: only that of a missing one
+---@include hash_fields
 ---@include stale_field
 ---@return [data: Buffer | null, stale: number | null, pttl: number, lease: number]
 
-local fields = redis.pcall('HMGET', KEYS[1], 'd', 's', 'l')
+local fields = hash_fields(1, 'd', 's', 'l')
 if fields.err then
-  if string.sub(fields.err, 1, 9) ~= 'WRONGTYPE' then
-    return fields
-  end
-  return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[1]).ok .. ', not a cache entry')
+  return fields
 end
 
 local data, stale, lease = fields[1], fields[2], fields[3]

@@ -2,13 +2,9 @@
 --- key, or a pending entry: a lease with no data yet), or an error reply: FOREIGN_DATA for a key that
 --- holds anything but a cache entry (another Redis type, or a hash with neither field d nor a lease).
 local function read_entry(i)
-  -- HMGET on another type is an error: pcall keeps it from aborting the script so the reply can say what is there.
-  local fields = redis.pcall('HMGET', KEYS[i], 'd', 's')
+  local fields = hash_fields(i, 'd', 's')
   if fields.err then
-    if string.sub(fields.err, 1, 9) ~= 'WRONGTYPE' then
-      return fields
-    end
-    return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[i]).ok .. ', not a cache entry')
+    return fields
   end
 
   local data, stale = fields[1], fields[2]

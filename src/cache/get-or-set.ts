@@ -15,9 +15,9 @@ import {
 } from '../core/errors.js';
 import type { RedisKey } from '../core/scripting.js';
 import type { Driver } from '../driver/driver.js';
+import { delay, withTimeout } from '../driver/settle.js';
 import { Flights } from './flights.js';
 import { resolveOptions, type Factory, type GetOrSetOptions, type ResolvedOptions } from './options.js';
-import { delay, withTimeout } from './timeouts.js';
 
 /** Receives the failures that `getOrSet` keeps from its callers. */
 export type ErrorListener = (error: BackendError) => void;

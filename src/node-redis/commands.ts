@@ -5,6 +5,7 @@
  * @module
  */
 import type { ScriptArgument, ScriptDefinition } from '../core/scripting.js';
+import { withTimeout } from '../driver/settle.js';
 import type { NodeRedisNodeClient } from './clients.js';
 
 /** What a call that got no reply within the response timeout rejects with. */
@@ -58,17 +59,7 @@ export function sendScript(client: NodeRedisNodeClient, args: Array<string | Buf
 
 /** `reply`, or a {@link ResponseTimeout} rejection once `timeoutMs` passed without it. */
 export function withinTimeout(reply: Promise<unknown>, timeoutMs: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new ResponseTimeout()), timeoutMs);
-    reply.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
+  return withTimeout(reply, timeoutMs, () => {
+    throw new ResponseTimeout();
   });
 }

@@ -23,6 +23,7 @@ export const fillScript: ScriptDefinition = {
 ---@arg data Buffer Data bytes, stored in field d
 ---@arg stale? integer Stale time in epoch milliseconds, stored in field s; absent: no field s
 ---@arg ttl? integer Milliseconds the entry lives; absent: no TTL
+---@arg tags? Buffer Field t: the entry's tags and their tokens from before the factory ran; absent: no field t
 ---@include entry_state
 ---@include store_entry
 ---@include lease
@@ -74,11 +75,12 @@ end
 -- lua/include/store_entry.lua
 --- Writing an entry, in two steps so that a script over many keys checks them all before it writes any.
 --- store_args(stale, ttl) checks the arguments: it replies the ttl as a number (false when '': none), or
---- an error reply. replace_entry(i, count, has_data, data, stale, ms) then replaces the entry at KEYS[i],
---- whose entry_state(i, true) was count, has_data: afterwards it holds exactly field d = data and, unless
---- stale is '', field s = stale, with a TTL of ms milliseconds (none when false; zero or less: the entry is
---- removed); it replies 1 when it stored the entry, 0 when it removed it. store_entry(i, data, stale, ttl)
---- does both for one key, leaving a key that holds anything but an entry or a pending entry untouched.
+--- an error reply. replace_entry(i, count, has_data, data, stale, ms, tags) then replaces the entry at
+--- KEYS[i], whose entry_state(i, true) was count, has_data: afterwards it holds exactly field d = data
+--- and, unless they are '', field s = stale and field t = tags, with a TTL of ms milliseconds (none when
+--- false; zero or less: the entry is removed); it replies 1 when it stored the entry, 0 when it removed it.
+--- store_entry(i, data, stale, ttl, tags) does both for one key, leaving a key that holds anything but an
+--- entry or a pending entry untouched.
 local function store_args(stale, ttl)
   -- string.find rather than string.match: it makes no copy of what it matched.
   if stale ~= '' and not string.find(stale, '^%-?%d+$') then
@@ -95,7 +97,7 @@ local function store_args(stale, ttl)
   return ms
 end
 
-local function replace_entry(i, count, has_data, data, stale, ms)
+local function replace_entry(i, count, has_data, data, stale, ms, tags)
   if ms and ms <= 0 then
     if count > 0 then
       redis.call('DEL', KEYS[i])
@@ -105,22 +107,32 @@ local function replace_entry(i, count, has_data, data, stale, ms)
 
   -- Overwrite in place rather than DEL + HSET: in a slot that is being migrated, Redis Cluster refuses a
   -- script that recreates a key it has just deleted, which would leave the old entry gone and the new unwritten.
-  -- Nothing but d (and s when given) may survive: an old s this write does not set, a lease (field l), and
+  -- Nothing but the fields this write sets may survive: an old s or t it does not set, a lease (field l), and
   -- fields that neither this backend nor hitbox writes. What HDEL and HSET reply, with the count, tells
   -- whether there are any, so a common write makes no call to find fields to drop.
-  local extra
-  if stale == '' then
-    -- Dropping s never deletes the key: it has d, or a lease and so a field that stays until below.
-    local kept = has_data and 1 or 0
-    extra = count > kept and count - redis.call('HDEL', KEYS[i], 's') > kept
-    redis.call('HSET', KEYS[i], 'd', data)
-  else
-    -- HSET replies how many fields it added: s or nothing to an entry (it has d), d and s to no key.
-    extra = count + redis.call('HSET', KEYS[i], 'd', data, 's', stale) > 2
+  local wanted, dropped = 1, 0
+  if stale ~= '' then
+    wanted = wanted + 1
+  elseif count > (has_data and 1 or 0) then
+    -- The most common field to drop, dropped directly. It never deletes the key: d, or a lease, stays.
+    dropped = redis.call('HDEL', KEYS[i], 's')
   end
-  if extra then
+  local added
+  if tags ~= '' then
+    wanted = wanted + 1
+    if stale ~= '' then
+      added = redis.call('HSET', KEYS[i], 'd', data, 's', stale, 't', tags)
+    else
+      added = redis.call('HSET', KEYS[i], 'd', data, 't', tags)
+    end
+  elseif stale ~= '' then
+    added = redis.call('HSET', KEYS[i], 'd', data, 's', stale)
+  else
+    added = redis.call('HSET', KEYS[i], 'd', data)
+  end
+  if count - dropped + added > wanted then
     for _, field in ipairs(redis.call('HKEYS', KEYS[i])) do
-      if field ~= 'd' and field ~= 's' then
+      if field ~= 'd' and not (field == 's' and stale ~= '') and not (field == 't' and tags ~= '') then
         redis.call('HDEL', KEYS[i], field)
       end
     end
@@ -134,7 +146,7 @@ local function replace_entry(i, count, has_data, data, stale, ms)
   return 1
 end
 
-local function store_entry(i, data, stale, ttl)
+local function store_entry(i, data, stale, ttl, tags)
   local ms = store_args(stale, ttl)
   if type(ms) == 'table' then
     return ms
@@ -143,7 +155,7 @@ local function store_entry(i, data, stale, ttl)
   if type(count) == 'table' then
     return count
   end
-  return replace_entry(i, count, has_data, data, stale, ms)
+  return replace_entry(i, count, has_data, data, stale, ms, tags)
 end
 -- lua/include/lease.lua
 --- A lease (field l of an entry's hash) is '<start> <token>': the server's clock in milliseconds when it
@@ -162,9 +174,9 @@ end
 if type(lease) ~= 'string' or lease_token(lease) ~= ARGV[1] then
   return 0
 end
-return store_entry(1, ARGV[2], ARGV[3], ARGV[4])
+return store_entry(1, ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `,
-  sha1: '68a8a1f59776d426dc5f95766abc1bb943f990ee',
+  sha1: '007b9d454009217e553f5f065b8560c1b94a398a',
   numberOfKeys: 1,
   readOnly: false,
 };
@@ -181,8 +193,9 @@ return store_entry(1, ARGV[2], ARGV[3], ARGV[4])
  * @param data Data bytes, stored in field d
  * @param stale Stale time in epoch milliseconds, stored in field s; absent: no field s (must be an integer; null is sent as '')
  * @param ttl Milliseconds the entry lives; absent: no TTL (must be an integer; null is sent as '')
+ * @param tags Field t: the entry's tags and their tokens from before the factory ran; absent: no field t (null is sent as '')
  * @returns `0 | 1`
  */
-export function fill(runner: ScriptRunner, entry: RedisKey, token: string, data: Buffer, stale: number | null, ttl: number | null): Promise<FillReply> {
-  return runner.run(fillScript, [entry, token, data, stale === null ? '' : stale, ttl === null ? '' : ttl]) as Promise<FillReply>;
+export function fill(runner: ScriptRunner, entry: RedisKey, token: string, data: Buffer, stale: number | null, ttl: number | null, tags: Buffer | null): Promise<FillReply> {
+  return runner.run(fillScript, [entry, token, data, stale === null ? '' : stale, ttl === null ? '' : ttl, tags === null ? '' : tags]) as Promise<FillReply>;
 }

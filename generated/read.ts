@@ -2,10 +2,11 @@
 import type { RedisKey, ScriptDefinition, ScriptRunner } from '../src/core/scripting.js';
 
 /** Reply of the `read` script. */
-export type ReadReply = [data: Buffer, stale: number | null, pttl: number] | null;
+export type ReadReply = [data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null;
 
 /**
- * Reads one cache entry in a single atomic step: its data, its stale time and its remaining TTL.
+ * Reads one cache entry in a single atomic step: its data, its stale time, its remaining TTL and, for an
+ * entry written with tags, field t (the tags and the tokens they had then, checked by the caller).
  * Replies nil when the key does not exist or holds a pending entry (a lease with no data yet).
  * Refuses, without touching it, a key that holds anything but a cache entry (another Redis type, or a
  * hash with neither field d nor a lease).
@@ -13,7 +14,8 @@ export type ReadReply = [data: Buffer, stale: number | null, pttl: number] | nul
 export const readScript: ScriptDefinition = {
   name: 'read',
   source: `#!lua flags=no-writes
---- Reads one cache entry in a single atomic step: its data, its stale time and its remaining TTL.
+--- Reads one cache entry in a single atomic step: its data, its stale time, its remaining TTL and, for an
+--- entry written with tags, field t (the tags and the tokens they had then, checked by the caller).
 --- Replies nil when the key does not exist or holds a pending entry (a lease with no data yet).
 --- Refuses, without touching it, a key that holds anything but a cache entry (another Redis type, or a
 --- hash with neither field d nor a lease).
@@ -22,7 +24,7 @@ export const readScript: ScriptDefinition = {
 ---@include hash_fields
 ---@include stale_field
 ---@include read_entry
----@return [data: Buffer, stale: number | null, pttl: number] | null
+---@return [data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null
 -- lua/include/hash_fields.lua
 --- The fields of the hash at KEYS[i] (HMGET: false for each one missing), or a FOREIGN_DATA error reply
 --- when the key holds another Redis type.
@@ -46,16 +48,16 @@ local function stale_field(text)
   return stale
 end
 -- lua/include/read_entry.lua
---- The entry at KEYS[i] as read replies it: { data, stale or false, pttl }, nil when there is none (no
+--- The entry at KEYS[i] as read replies it: { data, stale or false, pttl, tags or false }, nil when there is none (no
 --- key, or a pending entry: a lease with no data yet), or an error reply: FOREIGN_DATA for a key that
 --- holds anything but a cache entry (another Redis type, or a hash with neither field d nor a lease).
 local function read_entry(i)
-  local fields = hash_fields(i, 'd', 's')
+  local fields = hash_fields(i, 'd', 's', 't')
   if fields.err then
     return fields
   end
 
-  local data, stale = fields[1], fields[2]
+  local data, stale, tags = fields[1], fields[2], fields[3]
   if not data then
     if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', KEYS[i], 'l') == 0 then
       return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
@@ -70,26 +72,27 @@ local function read_entry(i)
     end
   end
 
-  -- false, not nil: a nil would end the Lua array and drop pttl from the reply.
-  return { data, stale or false, redis.call('PTTL', KEYS[i]) }
+  -- false, not nil: a nil would end the Lua array and drop what follows from the reply.
+  return { data, stale or false, redis.call('PTTL', KEYS[i]), tags or false }
 end
 
 return read_entry(1)
 `,
-  sha1: 'a2132bd8445f7073f855fd779c17dd6794167f14',
+  sha1: 'afdbf190ff09a39a8fc94f48d48e9ab8652c6788',
   numberOfKeys: 1,
   readOnly: true,
 };
 
 /**
- * Reads one cache entry in a single atomic step: its data, its stale time and its remaining TTL.
+ * Reads one cache entry in a single atomic step: its data, its stale time, its remaining TTL and, for an
+ * entry written with tags, field t (the tags and the tokens they had then, checked by the caller).
  * Replies nil when the key does not exist or holds a pending entry (a lease with no data yet).
  * Refuses, without touching it, a key that holds anything but a cache entry (another Redis type, or a
  * hash with neither field d nor a lease).
  *
  * @param runner Runs the script (EVALSHA, recovering from NOSCRIPT).
  * @param entry Hash that holds the entry: field d (data bytes) and optional field s (stale time, epoch ms)
- * @returns `[data: Buffer, stale: number | null, pttl: number] | null`
+ * @returns `[data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null`
  */
 export function read(runner: ScriptRunner, entry: RedisKey): Promise<ReadReply> {
   return runner.run(readScript, [entry]) as Promise<ReadReply>;

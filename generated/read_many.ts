@@ -2,7 +2,7 @@
 import type { RedisKey, ScriptDefinition, ScriptRunner } from '../src/core/scripting.js';
 
 /** Reply of the `read_many` script. */
-export type ReadManyReply = ([data: Buffer, stale: number | null, pttl: number] | null)[];
+export type ReadManyReply = ([data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null)[];
 
 /**
  * Reads many cache entries in one atomic step and replies, in the order of the keys, what read replies
@@ -23,7 +23,7 @@ export const readManyScript: ScriptDefinition = {
 ---@include stale_field
 ---@include read_entry
 ---@include batch_error
----@return ([data: Buffer, stale: number | null, pttl: number] | null)[]
+---@return ([data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null)[]
 -- lua/include/hash_fields.lua
 --- The fields of the hash at KEYS[i] (HMGET: false for each one missing), or a FOREIGN_DATA error reply
 --- when the key holds another Redis type.
@@ -47,16 +47,16 @@ local function stale_field(text)
   return stale
 end
 -- lua/include/read_entry.lua
---- The entry at KEYS[i] as read replies it: { data, stale or false, pttl }, nil when there is none (no
+--- The entry at KEYS[i] as read replies it: { data, stale or false, pttl, tags or false }, nil when there is none (no
 --- key, or a pending entry: a lease with no data yet), or an error reply: FOREIGN_DATA for a key that
 --- holds anything but a cache entry (another Redis type, or a hash with neither field d nor a lease).
 local function read_entry(i)
-  local fields = hash_fields(i, 'd', 's')
+  local fields = hash_fields(i, 'd', 's', 't')
   if fields.err then
     return fields
   end
 
-  local data, stale = fields[1], fields[2]
+  local data, stale, tags = fields[1], fields[2], fields[3]
   if not data then
     if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', KEYS[i], 'l') == 0 then
       return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
@@ -71,8 +71,8 @@ local function read_entry(i)
     end
   end
 
-  -- false, not nil: a nil would end the Lua array and drop pttl from the reply.
-  return { data, stale or false, redis.call('PTTL', KEYS[i]) }
+  -- false, not nil: a nil would end the Lua array and drop what follows from the reply.
+  return { data, stale or false, redis.call('PTTL', KEYS[i]), tags or false }
 end
 -- lua/include/batch_error.lua
 --- The error reply of a script over many keys for what went wrong at KEYS[i]: its code, then 'entry <i>:'
@@ -96,7 +96,7 @@ for i = 1, #KEYS do
 end
 return replies
 `,
-  sha1: '631556efb2dc07b6242c85e72b982475c54912ba',
+  sha1: '40e54773f156dc4f4584c93b24e8331bc1950afd',
   numberOfKeys: 0,
   readOnly: true,
 };
@@ -109,7 +109,7 @@ return replies
  *
  * @param runner Runs the script (EVALSHA, recovering from NOSCRIPT).
  * @param entries Hashes that hold the entries, each as read reads it (any number of keys: KEYS[1] onwards)
- * @returns `([data: Buffer, stale: number | null, pttl: number] | null)[]`
+ * @returns `([data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null)[]`
  */
 export function readMany(runner: ScriptRunner, entries: RedisKey[]): Promise<ReadManyReply> {
   return runner.run({ ...readManyScript, numberOfKeys: entries.length }, [...entries]) as Promise<ReadManyReply>;

@@ -2,28 +2,30 @@
 import type { RedisKey, ScriptDefinition, ScriptRunner } from '../src/core/scripting.js';
 
 /** Reply of the `read_or_lease` script. */
-export type ReadOrLeaseReply = [data: Buffer | null, stale: number | null, pttl: number, lease: number];
+export type ReadOrLeaseReply = [data: Buffer | null, stale: number | null, pttl: number, lease: number, tags: Buffer | null];
 
 /**
  * Reads one cache entry for getOrSet and, in the same atomic step, decides who recomputes it. A fresh
- * entry (no field s, or now before s) is replied as read replies it, with lease 0. A missing, pending
+ * entry (no field s, or now before s) is replied as read replies it, with lease 0 (its field t last). A missing, pending
  * or stale entry is recomputed by whoever holds its lease (field l): the caller takes it when nobody
  * holds it or its holder took it lockTimeout or more ago (by the server's clock, so clients' clocks
  * never decide a takeover), and the reply's lease is -1; otherwise the reply's lease is how many
  * milliseconds are left before the caller may take it over. A lease on a missing entry makes it a
- * pending entry (a hash with only field l) that lives pendingTtl milliseconds. Refuses, without
+ * pending entry (a hash with only field l) that lives pendingTtl milliseconds. An entry whose tags the
+ * caller found invalidated (argument invalid) is missing to it. Refuses, without
  * touching it, a key that holds anything but a cache entry or a pending entry.
  */
 export const readOrLeaseScript: ScriptDefinition = {
   name: 'read_or_lease',
   source: `#!lua
 --- Reads one cache entry for getOrSet and, in the same atomic step, decides who recomputes it. A fresh
---- entry (no field s, or now before s) is replied as read replies it, with lease 0. A missing, pending
+--- entry (no field s, or now before s) is replied as read replies it, with lease 0 (its field t last). A missing, pending
 --- or stale entry is recomputed by whoever holds its lease (field l): the caller takes it when nobody
 --- holds it or its holder took it lockTimeout or more ago (by the server's clock, so clients' clocks
 --- never decide a takeover), and the reply's lease is -1; otherwise the reply's lease is how many
 --- milliseconds are left before the caller may take it over. A lease on a missing entry makes it a
---- pending entry (a hash with only field l) that lives pendingTtl milliseconds. Refuses, without
+--- pending entry (a hash with only field l) that lives pendingTtl milliseconds. An entry whose tags the
+--- caller found invalidated (argument invalid) is missing to it. Refuses, without
 --- touching it, a key that holds anything but a cache entry or a pending entry.
 ---@script read_or_lease
 ---@key entry Hash that holds the entry, or the pending entry of a getOrSet computing it
@@ -32,9 +34,10 @@ export const readOrLeaseScript: ScriptDefinition = {
 ---@arg lockTimeout integer Milliseconds after which another caller's lease may be taken over
 ---@arg pendingTtl integer TTL in milliseconds of the pending entry that a lease on a missing entry creates
 ---@arg refresh integer 1: take the lease of a stale entry too; 0: only that of a missing one
+---@arg invalid? Buffer Field t of an entry whose tags were invalidated since it was written: an entry still holding exactly that is taken for missing
 ---@include hash_fields
 ---@include stale_field
----@return [data: Buffer | null, stale: number | null, pttl: number, lease: number]
+---@return [data: Buffer | null, stale: number | null, pttl: number, lease: number, tags: Buffer | null]
 -- lua/include/hash_fields.lua
 --- The fields of the hash at KEYS[i] (HMGET: false for each one missing), or a FOREIGN_DATA error reply
 --- when the key holds another Redis type.
@@ -58,13 +61,18 @@ local function stale_field(text)
   return stale
 end
 
-local fields = hash_fields(1, 'd', 's', 'l')
+local fields = hash_fields(1, 'd', 's', 'l', 't')
 if fields.err then
   return fields
 end
 
 local data, stale, lease = fields[1], fields[2], fields[3]
-if data then
+-- The caller found the entry's tags invalidated (the tokens in t are no longer the tags' own): it is
+-- recomputed as a missing one is, unless it was written again meanwhile.
+local invalidated = data and ARGV[6] ~= '' and fields[4] == ARGV[6]
+if invalidated then
+  data, stale = false, false
+elseif data then
   if stale then
     stale = stale_field(stale)
     if type(stale) == 'table' then
@@ -72,7 +80,7 @@ if data then
     end
   end
   if not stale or tonumber(ARGV[1]) < stale or ARGV[5] ~= '1' then
-    return { data, stale or false, redis.call('PTTL', KEYS[1]), 0 }
+    return { data, stale or false, redis.call('PTTL', KEYS[1]), 0, fields[4] or false }
   end
 elseif lease then
   stale = false
@@ -88,27 +96,29 @@ local pttl = data and redis.call('PTTL', KEYS[1]) or -2
 local start = lease and string.match(lease, '^%d+')
 local wait = start and tonumber(start) + tonumber(ARGV[3]) - now or 0
 if wait > 0 then
-  return { data or false, stale or false, pttl, wait }
+  return { data or false, stale or false, pttl, wait, false }
 end
 redis.call('HSET', KEYS[1], 'l', now .. ' ' .. ARGV[2])
-if not data then
+-- An invalidated entry keeps its own TTL: its data stays until the lease holder replaces it.
+if not data and not invalidated then
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
-return { data or false, stale or false, pttl, -1 }
+return { data or false, stale or false, pttl, -1, false }
 `,
-  sha1: 'fda56c2c5b184713eb81d8323df22a256fe723b3',
+  sha1: '9f2dede50bce583ca55731f03768c0b71094cc97',
   numberOfKeys: 1,
   readOnly: false,
 };
 
 /**
  * Reads one cache entry for getOrSet and, in the same atomic step, decides who recomputes it. A fresh
- * entry (no field s, or now before s) is replied as read replies it, with lease 0. A missing, pending
+ * entry (no field s, or now before s) is replied as read replies it, with lease 0 (its field t last). A missing, pending
  * or stale entry is recomputed by whoever holds its lease (field l): the caller takes it when nobody
  * holds it or its holder took it lockTimeout or more ago (by the server's clock, so clients' clocks
  * never decide a takeover), and the reply's lease is -1; otherwise the reply's lease is how many
  * milliseconds are left before the caller may take it over. A lease on a missing entry makes it a
- * pending entry (a hash with only field l) that lives pendingTtl milliseconds. Refuses, without
+ * pending entry (a hash with only field l) that lives pendingTtl milliseconds. An entry whose tags the
+ * caller found invalidated (argument invalid) is missing to it. Refuses, without
  * touching it, a key that holds anything but a cache entry or a pending entry.
  *
  * @param runner Runs the script (EVALSHA, recovering from NOSCRIPT).
@@ -118,8 +128,9 @@ return { data or false, stale or false, pttl, -1 }
  * @param lockTimeout Milliseconds after which another caller's lease may be taken over (must be an integer)
  * @param pendingTtl TTL in milliseconds of the pending entry that a lease on a missing entry creates (must be an integer)
  * @param refresh 1: take the lease of a stale entry too; 0: only that of a missing one (must be an integer)
- * @returns `[data: Buffer | null, stale: number | null, pttl: number, lease: number]`
+ * @param invalid Field t of an entry whose tags were invalidated since it was written: an entry still holding exactly that is taken for missing (null is sent as '')
+ * @returns `[data: Buffer | null, stale: number | null, pttl: number, lease: number, tags: Buffer | null]`
  */
-export function readOrLease(runner: ScriptRunner, entry: RedisKey, now: number, token: string, lockTimeout: number, pendingTtl: number, refresh: number): Promise<ReadOrLeaseReply> {
-  return runner.run(readOrLeaseScript, [entry, now, token, lockTimeout, pendingTtl, refresh]) as Promise<ReadOrLeaseReply>;
+export function readOrLease(runner: ScriptRunner, entry: RedisKey, now: number, token: string, lockTimeout: number, pendingTtl: number, refresh: number, invalid: Buffer | null): Promise<ReadOrLeaseReply> {
+  return runner.run(readOrLeaseScript, [entry, now, token, lockTimeout, pendingTtl, refresh, invalid === null ? '' : invalid]) as Promise<ReadOrLeaseReply>;
 }

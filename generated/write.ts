@@ -6,7 +6,7 @@ export type WriteReply = 0 | 1;
 
 /**
  * Replaces one cache entry atomically. Afterwards the hash holds exactly field d and, when given,
- * field s, and its TTL is exactly ttl (none when absent): nothing of a previous entry survives, a
+ * fields s and t, and its TTL is exactly ttl (none when absent): nothing of a previous entry survives, a
  * pending getOrSet's lease included (its late result is then not stored). A ttl of zero or less stores
  * nothing and removes the previous entry. Refuses, without touching it, a key that holds anything but
  * a cache entry. Every argument is checked before anything changes.
@@ -15,7 +15,7 @@ export const writeScript: ScriptDefinition = {
   name: 'write',
   source: `#!lua
 --- Replaces one cache entry atomically. Afterwards the hash holds exactly field d and, when given,
---- field s, and its TTL is exactly ttl (none when absent): nothing of a previous entry survives, a
+--- fields s and t, and its TTL is exactly ttl (none when absent): nothing of a previous entry survives, a
 --- pending getOrSet's lease included (its late result is then not stored). A ttl of zero or less stores
 --- nothing and removes the previous entry. Refuses, without touching it, a key that holds anything but
 --- a cache entry. Every argument is checked before anything changes.
@@ -24,6 +24,7 @@ export const writeScript: ScriptDefinition = {
 ---@arg data Buffer Data bytes, stored in field d
 ---@arg stale? integer Stale time in epoch milliseconds, stored in field s; absent: no field s
 ---@arg ttl? integer Milliseconds the entry lives; absent: no TTL; zero or less: the entry is removed
+---@arg tags? Buffer Field t: the entry's tags and their tokens when it was written; absent: no field t
 ---@include entry_state
 ---@include store_entry
 ---@return 0 | 1
@@ -74,11 +75,12 @@ end
 -- lua/include/store_entry.lua
 --- Writing an entry, in two steps so that a script over many keys checks them all before it writes any.
 --- store_args(stale, ttl) checks the arguments: it replies the ttl as a number (false when '': none), or
---- an error reply. replace_entry(i, count, has_data, data, stale, ms) then replaces the entry at KEYS[i],
---- whose entry_state(i, true) was count, has_data: afterwards it holds exactly field d = data and, unless
---- stale is '', field s = stale, with a TTL of ms milliseconds (none when false; zero or less: the entry is
---- removed); it replies 1 when it stored the entry, 0 when it removed it. store_entry(i, data, stale, ttl)
---- does both for one key, leaving a key that holds anything but an entry or a pending entry untouched.
+--- an error reply. replace_entry(i, count, has_data, data, stale, ms, tags) then replaces the entry at
+--- KEYS[i], whose entry_state(i, true) was count, has_data: afterwards it holds exactly field d = data
+--- and, unless they are '', field s = stale and field t = tags, with a TTL of ms milliseconds (none when
+--- false; zero or less: the entry is removed); it replies 1 when it stored the entry, 0 when it removed it.
+--- store_entry(i, data, stale, ttl, tags) does both for one key, leaving a key that holds anything but an
+--- entry or a pending entry untouched.
 local function store_args(stale, ttl)
   -- string.find rather than string.match: it makes no copy of what it matched.
   if stale ~= '' and not string.find(stale, '^%-?%d+$') then
@@ -95,7 +97,7 @@ local function store_args(stale, ttl)
   return ms
 end
 
-local function replace_entry(i, count, has_data, data, stale, ms)
+local function replace_entry(i, count, has_data, data, stale, ms, tags)
   if ms and ms <= 0 then
     if count > 0 then
       redis.call('DEL', KEYS[i])
@@ -105,22 +107,32 @@ local function replace_entry(i, count, has_data, data, stale, ms)
 
   -- Overwrite in place rather than DEL + HSET: in a slot that is being migrated, Redis Cluster refuses a
   -- script that recreates a key it has just deleted, which would leave the old entry gone and the new unwritten.
-  -- Nothing but d (and s when given) may survive: an old s this write does not set, a lease (field l), and
+  -- Nothing but the fields this write sets may survive: an old s or t it does not set, a lease (field l), and
   -- fields that neither this backend nor hitbox writes. What HDEL and HSET reply, with the count, tells
   -- whether there are any, so a common write makes no call to find fields to drop.
-  local extra
-  if stale == '' then
-    -- Dropping s never deletes the key: it has d, or a lease and so a field that stays until below.
-    local kept = has_data and 1 or 0
-    extra = count > kept and count - redis.call('HDEL', KEYS[i], 's') > kept
-    redis.call('HSET', KEYS[i], 'd', data)
-  else
-    -- HSET replies how many fields it added: s or nothing to an entry (it has d), d and s to no key.
-    extra = count + redis.call('HSET', KEYS[i], 'd', data, 's', stale) > 2
+  local wanted, dropped = 1, 0
+  if stale ~= '' then
+    wanted = wanted + 1
+  elseif count > (has_data and 1 or 0) then
+    -- The most common field to drop, dropped directly. It never deletes the key: d, or a lease, stays.
+    dropped = redis.call('HDEL', KEYS[i], 's')
   end
-  if extra then
+  local added
+  if tags ~= '' then
+    wanted = wanted + 1
+    if stale ~= '' then
+      added = redis.call('HSET', KEYS[i], 'd', data, 's', stale, 't', tags)
+    else
+      added = redis.call('HSET', KEYS[i], 'd', data, 't', tags)
+    end
+  elseif stale ~= '' then
+    added = redis.call('HSET', KEYS[i], 'd', data, 's', stale)
+  else
+    added = redis.call('HSET', KEYS[i], 'd', data)
+  end
+  if count - dropped + added > wanted then
     for _, field in ipairs(redis.call('HKEYS', KEYS[i])) do
-      if field ~= 'd' and field ~= 's' then
+      if field ~= 'd' and not (field == 's' and stale ~= '') and not (field == 't' and tags ~= '') then
         redis.call('HDEL', KEYS[i], field)
       end
     end
@@ -134,7 +146,7 @@ local function replace_entry(i, count, has_data, data, stale, ms)
   return 1
 end
 
-local function store_entry(i, data, stale, ttl)
+local function store_entry(i, data, stale, ttl, tags)
   local ms = store_args(stale, ttl)
   if type(ms) == 'table' then
     return ms
@@ -143,19 +155,19 @@ local function store_entry(i, data, stale, ttl)
   if type(count) == 'table' then
     return count
   end
-  return replace_entry(i, count, has_data, data, stale, ms)
+  return replace_entry(i, count, has_data, data, stale, ms, tags)
 end
 
-return store_entry(1, ARGV[1], ARGV[2], ARGV[3])
+return store_entry(1, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `,
-  sha1: 'fb6f48f2e61934e0fea2b6245fbbbf2e4e457fe0',
+  sha1: '7a1349ac0a1b576e9462bbcb508d01c325e6f163',
   numberOfKeys: 1,
   readOnly: false,
 };
 
 /**
  * Replaces one cache entry atomically. Afterwards the hash holds exactly field d and, when given,
- * field s, and its TTL is exactly ttl (none when absent): nothing of a previous entry survives, a
+ * fields s and t, and its TTL is exactly ttl (none when absent): nothing of a previous entry survives, a
  * pending getOrSet's lease included (its late result is then not stored). A ttl of zero or less stores
  * nothing and removes the previous entry. Refuses, without touching it, a key that holds anything but
  * a cache entry. Every argument is checked before anything changes.
@@ -165,8 +177,9 @@ return store_entry(1, ARGV[1], ARGV[2], ARGV[3])
  * @param data Data bytes, stored in field d
  * @param stale Stale time in epoch milliseconds, stored in field s; absent: no field s (must be an integer; null is sent as '')
  * @param ttl Milliseconds the entry lives; absent: no TTL; zero or less: the entry is removed (must be an integer; null is sent as '')
+ * @param tags Field t: the entry's tags and their tokens when it was written; absent: no field t (null is sent as '')
  * @returns `0 | 1`
  */
-export function write(runner: ScriptRunner, entry: RedisKey, data: Buffer, stale: number | null, ttl: number | null): Promise<WriteReply> {
-  return runner.run(writeScript, [entry, data, stale === null ? '' : stale, ttl === null ? '' : ttl]) as Promise<WriteReply>;
+export function write(runner: ScriptRunner, entry: RedisKey, data: Buffer, stale: number | null, ttl: number | null, tags: Buffer | null): Promise<WriteReply> {
+  return runner.run(writeScript, [entry, data, stale === null ? '' : stale, ttl === null ? '' : ttl, tags === null ? '' : tags]) as Promise<WriteReply>;
 }

@@ -9,6 +9,7 @@
 ---@arg data Buffer Data bytes, stored in field d
 ---@arg stale? integer Stale time in epoch milliseconds, stored in field s; absent: no field s
 ---@arg ttl? integer Milliseconds the entry lives; absent: no TTL
+---@arg tags? Buffer Field t: the entry's tags and their tokens from before the factory ran; absent: no field t
 ---@include entry_state
 ---@include store_entry
 ---@include lease
@@ -22,4 +23,4 @@ end
 if type(lease) ~= 'string' or lease_token(lease) ~= ARGV[1] then
   return 0
 end
-return store_entry(1, ARGV[2], ARGV[3], ARGV[4])
+return store_entry(1, ARGV[2], ARGV[3], ARGV[4], ARGV[5])

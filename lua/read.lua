@@ -1,5 +1,6 @@
 #!lua flags=no-writes
---- Reads one cache entry in a single atomic step: its data, its stale time and its remaining TTL.
+--- Reads one cache entry in a single atomic step: its data, its stale time, its remaining TTL and, for an
+--- entry written with tags, field t (the tags and the tokens they had then, checked by the caller).
 --- Replies nil when the key does not exist or holds a pending entry (a lease with no data yet).
 --- Refuses, without touching it, a key that holds anything but a cache entry (another Redis type, or a
 --- hash with neither field d nor a lease).
@@ -8,6 +9,6 @@
 ---@include hash_fields
 ---@include stale_field
 ---@include read_entry
----@return [data: Buffer, stale: number | null, pttl: number] | null
+---@return [data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null
 
 return read_entry(1)

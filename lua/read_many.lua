@@ -9,7 +9,7 @@
 ---@include stale_field
 ---@include read_entry
 ---@include batch_error
----@return ([data: Buffer, stale: number | null, pttl: number] | null)[]
+---@return ([data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null)[]
 
 local replies = {}
 for i = 1, #KEYS do

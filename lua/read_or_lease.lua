@@ -1,11 +1,12 @@
 #!lua
 --- Reads one cache entry for getOrSet and, in the same atomic step, decides who recomputes it. A fresh
---- entry (no field s, or now before s) is replied as read replies it, with lease 0. A missing, pending
+--- entry (no field s, or now before s) is replied as read replies it, with lease 0 (its field t last). A missing, pending
 --- or stale entry is recomputed by whoever holds its lease (field l): the caller takes it when nobody
 --- holds it or its holder took it lockTimeout or more ago (by the server's clock, so clients' clocks
 --- never decide a takeover), and the reply's lease is -1; otherwise the reply's lease is how many
 --- milliseconds are left before the caller may take it over. A lease on a missing entry makes it a
---- pending entry (a hash with only field l) that lives pendingTtl milliseconds. Refuses, without
+--- pending entry (a hash with only field l) that lives pendingTtl milliseconds. An entry whose tags the
+--- caller found invalidated (argument invalid) is missing to it. Refuses, without
 --- touching it, a key that holds anything but a cache entry or a pending entry.
 ---@script read_or_lease
 ---@key entry Hash that holds the entry, or the pending entry of a getOrSet computing it
@@ -14,17 +15,23 @@
 ---@arg lockTimeout integer Milliseconds after which another caller's lease may be taken over
 ---@arg pendingTtl integer TTL in milliseconds of the pending entry that a lease on a missing entry creates
 ---@arg refresh integer 1: take the lease of a stale entry too; 0: only that of a missing one
+---@arg invalid? Buffer Field t of an entry whose tags were invalidated since it was written: an entry still holding exactly that is taken for missing
 ---@include hash_fields
 ---@include stale_field
----@return [data: Buffer | null, stale: number | null, pttl: number, lease: number]
+---@return [data: Buffer | null, stale: number | null, pttl: number, lease: number, tags: Buffer | null]
 
-local fields = hash_fields(1, 'd', 's', 'l')
+local fields = hash_fields(1, 'd', 's', 'l', 't')
 if fields.err then
   return fields
 end
 
 local data, stale, lease = fields[1], fields[2], fields[3]
-if data then
+-- The caller found the entry's tags invalidated (the tokens in t are no longer the tags' own): it is
+-- recomputed as a missing one is, unless it was written again meanwhile.
+local invalidated = data and ARGV[6] ~= '' and fields[4] == ARGV[6]
+if invalidated then
+  data, stale = false, false
+elseif data then
   if stale then
     stale = stale_field(stale)
     if type(stale) == 'table' then
@@ -32,7 +39,7 @@ if data then
     end
   end
   if not stale or tonumber(ARGV[1]) < stale or ARGV[5] ~= '1' then
-    return { data, stale or false, redis.call('PTTL', KEYS[1]), 0 }
+    return { data, stale or false, redis.call('PTTL', KEYS[1]), 0, fields[4] or false }
   end
 elseif lease then
   stale = false
@@ -48,10 +55,11 @@ local pttl = data and redis.call('PTTL', KEYS[1]) or -2
 local start = lease and string.match(lease, '^%d+')
 local wait = start and tonumber(start) + tonumber(ARGV[3]) - now or 0
 if wait > 0 then
-  return { data or false, stale or false, pttl, wait }
+  return { data or false, stale or false, pttl, wait, false }
 end
 redis.call('HSET', KEYS[1], 'l', now .. ' ' .. ARGV[2])
-if not data then
+-- An invalidated entry keeps its own TTL: its data stays until the lease holder replaces it.
+if not data and not invalidated then
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
-return { data or false, stale or false, pttl, -1 }
+return { data or false, stale or false, pttl, -1, false }

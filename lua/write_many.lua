@@ -36,6 +36,6 @@ for i = 1, #KEYS do
     count, has_data = entry_state(i, true)
   end
   written[KEYS[i]] = true
-  stored = stored + replace_entry(i, count, has_data, ARGV[3 * i - 2], ARGV[3 * i - 1], ttls[i])
+  stored = stored + replace_entry(i, count, has_data, ARGV[3 * i - 2], ARGV[3 * i - 1], ttls[i], '')
 end
 return stored

@@ -17,6 +17,7 @@
 export { RedisBackend, type DeleteStatus } from './backend/backend.js';
 export { DEFAULT_LOCK_TIMEOUT, type Factory, type FactoryContext, type GetOrSetOptions } from './cache/options.js';
 export type { ErrorListener } from './cache/get-or-set.js';
+export { MAX_TAGS, type WriteOptions } from './cache/tags.js';
 export type { DriverName } from './driver/driver.js';
 export { RedisBackendBuilder, MAX_VALUE_BYTES } from './backend/builder.js';
 export { CacheKey, type KeyPart } from './core/cache-key.js';

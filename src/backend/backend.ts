@@ -5,7 +5,8 @@ import { ValueCodec } from '../codecs/value-codec.js';
 import type { Format } from '../codecs/value-format.js';
 import { GetOrSet, type PendingWork } from '../cache/get-or-set.js';
 import type { FactoryContext, GetOrSetOptions } from '../cache/options.js';
-import type { CacheKey } from '../core/cache-key.js';
+import { checkTags, Tags, type WriteOptions } from '../cache/tags.js';
+import { CacheKey } from '../core/cache-key.js';
 import { valueFromReply, type CacheValue } from '../core/cache-value.js';
 import { InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
 import type { RedisKey, ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
@@ -49,6 +50,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
   readonly #codec: ValueCodec;
   readonly #getOrSet: GetOrSet;
   readonly #many: ManyKeys;
+  readonly #tags: Tags;
 
   /** @internal Use {@link RedisBackend.builder}. */
   constructor(config: BackendConfig) {
@@ -59,6 +61,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
     this.#maxValueBytes = config.maxValueBytes;
     this.#driver = createDriver(config.driver, config.target);
     this.#codec = new ValueCodec(config.valueFormat, config.compressor);
+    this.#tags = new Tags({ driver: this.#driver, clustered: config.clustered, keyOf: (tag) => encodeKey(config.keyFormat, tagKey(tag), 'invalidateTags') });
     this.#many = new ManyKeys({ driver: this.#driver, keyFormat: config.keyFormat, maxValueBytes: config.maxValueBytes, clustered: config.clustered });
     this.#getOrSet = new GetOrSet({
       driver: this.#driver,
@@ -66,6 +69,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
       maxValueBytes: config.maxValueBytes,
       maxBackgroundRefreshes: config.maxBackgroundRefreshes,
       onError: config.onError,
+      tags: this.#tags,
     });
   }
 
@@ -114,7 +118,8 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
 
   /**
    * Reads the entry at `key` as stored bytes, or `null` when there is none (or it expired).
-   * `expire` is `now + PTTL`; `stale` is exact. One round trip, one atomic script.
+   * `expire` is `now + PTTL`; `stale` is exact. One round trip, one atomic script; one more for an entry
+   * written with tags, to check that none was invalidated since (an invalidated entry reads as `null`).
    *
    * Rejects with `ForeignDataError` when the key holds something that is not a cache entry.
    */
@@ -128,12 +133,15 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * (if any) and a TTL of `value.expire - now` (none when `expire` is `null`). An `expire` that is not
    * in the future stores nothing and removes any existing entry.
    *
+   * With `options.tags`, the entry is written with its tags' current tokens (one round trip more), so
+   * that {@link invalidateTags} with any of them makes it read as missing.
+   *
    * Rejects with `InvalidValueError` (nothing sent) for an invalid date or data that is not a Buffer or
-   * is larger than `maxValueBytes`, and with `ForeignDataError` (nothing changed) when the key holds something
-   * that is not a cache entry.
+   * is larger than `maxValueBytes`, `InvalidOptionError` (nothing sent) for bad tags, and with
+   * `ForeignDataError` (nothing changed) when the key holds something that is not a cache entry.
    */
-  async write(key: CacheKey, value: CacheValue<Buffer>): Promise<void> {
-    await this.#store(key, value.data, value.expire, value.stale, 'write');
+  async write(key: CacheKey, value: CacheValue<Buffer>, options?: WriteOptions): Promise<void> {
+    await this.#store(key, value.data, value.expire, value.stale, 'write', options);
   }
 
   /**
@@ -156,8 +164,30 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
   }
 
   /** Encodes `value.data` (serialize, then compress) and writes it with the semantics of {@link write}. */
-  async set<T>(key: CacheKey, value: CacheValue<T>): Promise<void> {
-    await this.#store(key, this.#codec.encode(value.data, 'set', key), value.expire, value.stale, 'set');
+  async set<T>(key: CacheKey, value: CacheValue<T>, options?: WriteOptions): Promise<void> {
+    await this.#store(key, this.#codec.encode(value.data, 'set', key), value.expire, value.stale, 'set', options);
+  }
+
+  /**
+   * Invalidates every entry written with any of `tags`: once this resolves, no read started after it (any
+   * process, any node) returns an entry written with one of them before it began; entries written
+   * afterwards are unaffected. Each tag gets a new random token; entries keep the tokens they were written
+   * with, and a read compares them with the tags' own (no clocks involved). An empty array sends nothing.
+   *
+   * # Caveats
+   * - An invalidated entry stays in Redis until it expires or is written again; it is never returned.
+   * - Tags are shared by every backend on the same Redis: a tag names the same thing for all of them.
+   * - Rejects with `InvalidOptionError` for a tag that is not a non-empty string, or more than 64 tags.
+   *
+   * # Examples
+   * ```ts
+   * await backend.set(key, new CacheValue(user, expire), { tags: ['user:42', 'team:7'] });
+   * await backend.invalidateTags(['team:7']); // backend.get(key) is now null
+   * ```
+   */
+  async invalidateTags(tags: string[]): Promise<void> {
+    const checked = checkTags(tags, { operation: 'invalidateTags' });
+    if (checked.length > 0) await this.#tags.invalidate(checked, { operation: 'invalidateTags' });
   }
 
   /** Removes the entry at `key`, as {@link remove}. */
@@ -181,7 +211,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * ```
    */
   async readMany(keys: CacheKey[]): Promise<(CacheValue<Buffer> | null)[]> {
-    const replies = await this.#many.read(keys, 'readMany');
+    const replies = await this.#readMany(keys, 'readMany');
     return replies.map((reply) => (reply === null ? null : valueFromReply(reply[0], reply[1], reply[2])));
   }
 
@@ -215,7 +245,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
 
   /** Reads and decodes many entries, as {@link get} does one, with the semantics of {@link readMany}. */
   async getMany<T>(keys: CacheKey[]): Promise<(CacheValue<T> | null)[]> {
-    const replies = await this.#many.read(keys, 'getMany');
+    const replies = await this.#readMany(keys, 'getMany');
     return replies.map((reply, index) => (reply === null ? null : valueFromReply(this.#codec.decode<T>(reply[0], 'getMany', keys[index]!), reply[1], reply[2])));
   }
 
@@ -335,23 +365,40 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
     return this.close();
   }
 
+  /** The read replies for `keys`, `null` too for entries whose tags were invalidated (one check for them all). */
+  async #readMany(keys: CacheKey[], operation: Operation): Promise<scripts.ReadManyReply> {
+    const replies = await this.#many.read(keys, operation);
+    const fields = replies.map((reply) => reply?.[3] ?? null);
+    if (fields.every((field) => field === null)) return replies;
+    const invalidated = await this.#tags.invalidated(fields, operation, (index) => keys[index]!.toString());
+    return replies.map((reply, index) => (invalidated[index] === true ? null : reply));
+  }
+
+  /** The read reply for `key`, `null` too for an entry whose tags were invalidated. */
   async #fetch(key: CacheKey, operation: Operation): Promise<scripts.ReadReply> {
     const redisKey = this.#encode(key, operation);
+    let reply: scripts.ReadReply;
     try {
-      return await scripts.read(this.#driver, redisKey);
+      reply = await scripts.read(this.#driver, redisKey);
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
+    if (reply === null || reply[3] === null) return reply;
+    const [invalidated] = await this.#tags.invalidated([reply[3]], operation, () => key.toString());
+    return invalidated === true ? null : reply;
   }
 
-  async #store(key: CacheKey, data: Buffer, expire: Date | null, stale: Date | null, operation: Operation): Promise<void> {
+  async #store(key: CacheKey, data: Buffer, expire: Date | null, stale: Date | null, operation: Operation, options: WriteOptions | undefined): Promise<void> {
     const redisKey = this.#encode(key, operation);
     const checked = checkWrite(key, data, expire, stale, this.#maxValueBytes, operation);
+    const tags = options?.tags === undefined ? [] : checkTags(options.tags, errorContext(operation, key));
+    // The tags' tokens before the write: an invalidation from now on voids it, as it should.
+    const tagsField = tags.length === 0 ? null : await this.#tags.field(tags, errorContext(operation, key));
     try {
       // The TTL is measured when the write is sent, not before it waited for a connection.
       const waiting = this.#driver.whenReady();
       if (waiting !== undefined) await waiting;
-      await scripts.write(this.#driver, redisKey, checked.data, checked.staleMs, checked.expireMs === null ? null : checked.expireMs - Date.now());
+      await scripts.write(this.#driver, redisKey, checked.data, checked.staleMs, checked.expireMs === null ? null : checked.expireMs - Date.now(), tagsField);
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
@@ -410,4 +457,9 @@ function pairs<T>(entries: [CacheKey, CacheValue<T>][], operation: Operation, by
     }
     return { key, data: bytes(value, key), expire: value.expire, stale: value.stale };
   });
+}
+
+/** The key of a tag's token: in the key format of the backend, under prefix `tags`. */
+function tagKey(tag: string): CacheKey {
+  return new CacheKey('tags', 0, [{ key: 'tag', value: tag }]);
 }

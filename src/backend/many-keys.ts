@@ -4,7 +4,7 @@ import type { CacheKey } from '../core/cache-key.js';
 import { ForeignDataError, InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
 import type { RedisKey } from '../core/scripting.js';
 import type { Driver } from '../driver/driver.js';
-import { batchesOf } from './batches.js';
+import { batchesOf } from '../driver/batches.js';
 import { checkWrite, encodeKey, errorContext, type CheckedWrite } from './entries.js';
 
 /** One entry of a many-key write: its key, data bytes, and expire and stale times. */

@@ -18,6 +18,7 @@ import type { Driver } from '../driver/driver.js';
 import { delay, withTimeout } from '../driver/settle.js';
 import { Flights } from './flights.js';
 import { resolveOptions, type Factory, type GetOrSetOptions, type ResolvedOptions } from './options.js';
+import type { Tags } from './tags.js';
 
 /** Receives the failures that `getOrSet` keeps from its callers. */
 export type ErrorListener = (error: BackendError) => void;
@@ -29,6 +30,7 @@ export interface GetOrSetConfig {
   readonly maxValueBytes: number;
   readonly maxBackgroundRefreshes: number;
   readonly onError: ErrorListener;
+  readonly tags: Tags;
 }
 
 /** @internal What is still held by `getOrSet` calls: every count is 0 once they all settled. */
@@ -72,6 +74,7 @@ export class GetOrSet {
   readonly #maxValueBytes: number;
   readonly #maxRefreshes: number;
   readonly #onError: ErrorListener;
+  readonly #tags: Tags;
   readonly #flights = new Flights();
   readonly #refreshes = new Set<Promise<void>>();
   // Refreshes running, plus scripts in flight that may start one.
@@ -88,6 +91,7 @@ export class GetOrSet {
     this.#maxValueBytes = config.maxValueBytes;
     this.#maxRefreshes = config.maxBackgroundRefreshes;
     this.#onError = config.onError;
+    this.#tags = config.tags;
   }
 
   /** Returns the value at `redisKey`, computing it with `factory` when it is missing (see `RedisBackend.getOrSet`). */
@@ -133,7 +137,9 @@ export class GetOrSet {
       } catch (error) {
         return await this.#rideOut(error, key, factory);
       }
-      if (reply === null) return await this.#leaseOrWait(redisKey, key, factory, options);
+      if (reply === null) return await this.#leaseOrWait(redisKey, key, factory, options, '');
+      // An entry whose tags were invalidated is missing: recomputed as one, with its field t telling which.
+      if (reply[3] !== null && (await this.#invalidated(reply[3], key))) return await this.#leaseOrWait(redisKey, key, factory, options, reply[3]);
       const data = this.#codec.decode<T>(reply[0], 'getOrSet', key);
       if (reply[1] === null || Date.now() < reply[1]) return data;
       return await this.#refreshInBackground(redisKey, key, factory, options, valueFromReply(data, reply[1], reply[2]));
@@ -151,25 +157,35 @@ export class GetOrSet {
   }
 
   /** A missing entry: takes its lease and computes it, or waits for the caller that holds the lease. */
-  async #leaseOrWait<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions): Promise<T> {
+  async #leaseOrWait<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, invalidated: Buffer | ''): Promise<T> {
     const token = this.#token();
     const pendingTtl = pendingTtlOf(options);
+    let invalid = invalidated;
     let poll = FIRST_POLL_MS;
     for (;;) {
       let reply: scripts.ReadOrLeaseReply;
       try {
-        reply = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtl, 0);
+        reply = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtl, 0, invalid === '' ? null : invalid);
       } catch (error) {
         return this.#rideOut(error, key, factory);
       }
-      const [data, , , lease] = reply;
-      // Written meanwhile: fresh, or stale (no lease is taken for it here: the next call refreshes it).
-      if (data !== null) return this.#codec.decode<T>(data, 'getOrSet', key);
+      const [data, , , lease, tags] = reply;
+      if (data !== null) {
+        // Written meanwhile: fresh, or stale (no lease is taken for it here: the next call refreshes it),
+        // unless its own tags were invalidated too: then it is the one to recompute.
+        if (tags === null || !(await this.#invalidated(tags, key))) return this.#codec.decode<T>(data, 'getOrSet', key);
+        invalid = tags;
+        continue;
+      }
       if (lease === LEASE_TAKEN) return this.#compute(redisKey, key, factory, options, token, null);
       // Another caller computes it: poll until its value is there, or until its lease may be taken over.
       await delay(Math.max(1, Math.min(poll, lease)));
       poll = Math.min(poll * 2, MAX_POLL_MS);
     }
+  }
+
+  #invalidated(tags: Buffer, key: CacheKey): Promise<boolean> {
+    return this.#tags.invalidated([tags], 'getOrSet', () => key.toString()).then((flags) => flags[0] === true);
   }
 
   /**
@@ -202,7 +218,7 @@ export class GetOrSet {
   /** Takes the lease of a stale entry and refreshes it; `undefined` when another caller holds it or it changed. */
   async #refresh<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, stale: CacheValue<T>): Promise<T | undefined> {
     const token = this.#token();
-    const [data, , , lease] = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtlOf(options), 1).catch((error: unknown) => {
+    const [data, , , lease] = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtlOf(options), 1, null).catch((error: unknown) => {
       throw this.#driver.toBackendError(error, contextOf(key));
     });
     if (lease !== LEASE_TAKEN) return undefined;
@@ -220,6 +236,16 @@ export class GetOrSet {
    * kept, so the next refresh waits lockTimeout (a failing source is not hammered).
    */
   async #compute<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, token: string, stale: CacheValue<T> | null): Promise<T> {
+    // The tags' tokens as they are before the factory runs: an invalidation while it runs voids its value.
+    let tagsField: Buffer | null = null;
+    if (options.tags.length > 0) {
+      try {
+        tagsField = await this.#tags.field(options.tags, contextOf(key));
+      } catch (error) {
+        if (stale === null) await this.#release(redisKey, key, token);
+        return await this.#rideOut(error, key, factory);
+      }
+    }
     let data: T;
     let bytes: Buffer;
     try {
@@ -231,7 +257,7 @@ export class GetOrSet {
     }
     const staleAt = options.staleAfter === null ? null : Date.now() + options.staleAfter;
     try {
-      await scripts.fill(this.#driver, redisKey, token, bytes, staleAt, options.ttl);
+      await scripts.fill(this.#driver, redisKey, token, bytes, staleAt, options.ttl, tagsField);
     } catch (error) {
       this.#report(this.#driver.toBackendError(error, contextOf(key)));
     }

@@ -1,6 +1,9 @@
 import type { CacheKey } from '../core/cache-key.js';
 import type { CacheValue } from '../core/cache-value.js';
 import { InvalidOptionError } from '../core/errors.js';
+import { checkTags } from './tags.js';
+
+const NO_TAGS: readonly string[] = Object.freeze([]);
 
 /**
  * How long a `getOrSet` entry lives, when it turns stale, and how long callers wait. Every time is in
@@ -49,6 +52,14 @@ export interface GetOrSetOptions {
    * None: the caller waits for the factory however long it takes.
    */
   readonly hardTimeout?: number;
+  /**
+   * Tags the stored entry is written with (see `RedisBackend.invalidateTags`): non-empty strings, at most
+   * 64. Their tokens are read before the factory runs, so an invalidation while it runs voids its value.
+   *
+   * # Default
+   * None.
+   */
+  readonly tags?: readonly string[];
 }
 
 /**
@@ -82,6 +93,7 @@ export interface ResolvedOptions {
   readonly lockTimeout: number;
   readonly softTimeout: number;
   readonly hardTimeout: number | null;
+  readonly tags: readonly string[];
 }
 
 function describe(value: unknown): string {
@@ -119,5 +131,6 @@ export function resolveOptions(options: GetOrSetOptions, key: CacheKey): Resolve
     lockTimeout: timeout(options, 'lockTimeout', key) ?? DEFAULT_LOCK_TIMEOUT,
     softTimeout: timeout(options, 'softTimeout', key) ?? 0,
     hardTimeout: timeout(options, 'hardTimeout', key) ?? null,
+    tags: options.tags === undefined ? NO_TAGS : checkTags(options.tags, { operation: 'getOrSet', key: key.toString() }),
   };
 }

@@ -23,6 +23,7 @@ export type Operation =
   | 'setMany'
   | 'deleteMany'
   | 'getOrSet'
+  | 'invalidateTags'
   | 'run'
   | 'connect';
 

@@ -24,14 +24,14 @@ test.after(async () => {
 });
 
 test('every script SHA1 equals what SCRIPT LOAD returns for its source', async () => {
-  assert.equal(allScripts.map((script) => script.name).sort(), ['fill', 'read', 'read_many', 'read_or_lease', 'release', 'remove', 'remove_many', 'write', 'write_many']);
+  assert.equal(allScripts.map((script) => script.name).sort(), ['fill', 'invalidate_tags', 'read', 'read_many', 'read_or_lease', 'read_tags', 'release', 'remove', 'remove_many', 'tag_tokens', 'write', 'write_many']);
   for (const script of allScripts) {
     assert.is(await redis.admin.script('LOAD', script.source), script.sha1, script.name);
   }
 });
 
 test('only the read scripts are read-only, and the server enforces it', async () => {
-  assert.equal(allScripts.filter((script) => script.readOnly).map((script) => script.name), ['read', 'read_many']);
+  assert.equal(allScripts.filter((script) => script.readOnly).map((script) => script.name), ['read', 'read_many', 'read_tags']);
   // EVAL_RO refuses a script that may write: the write script's missing no-writes flag is real.
   const writeScript = allScripts.find((script) => script.name === 'write');
   // The read script runs under EVAL_RO: a missing key replies nil.
@@ -49,7 +49,7 @@ test('the read script runs on a replica', async () => {
     // A replica that has not finished its first sync acknowledges nothing: wait for its link to be up.
     await eventually(async () => assert.match(await replica.admin.info('replication'), /^master_link_status:up/m), 10_000);
     const runner = new IoredisScriptRunner(redis.admin);
-    await write(runner, 'replicated', Buffer.from('on the replica'), 1234, 60_000);
+    await write(runner, 'replicated', Buffer.from('on the replica'), 1234, 60_000, null);
     assert.is(await redis.admin.wait(1, 5_000), 1, 'the replica acknowledged the write');
     const reply = await read(new IoredisScriptRunner(replica.admin), 'replicated');
     assert.is(reply?.[0].toString(), 'on the replica');
@@ -61,9 +61,9 @@ test('the read script runs on a replica', async () => {
 
 test('the write script checks its arguments before changing anything', async () => {
   const runner = new IoredisScriptRunner(redis.admin);
-  await write(runner, 'checked', Buffer.from('old'), null, null);
+  await write(runner, 'checked', Buffer.from('old'), null, null, null);
   for (const ttl of [1.5, 2 ** 60]) {
-    const error = await write(runner, 'checked', Buffer.from('new'), null, ttl).then(
+    const error = await write(runner, 'checked', Buffer.from('new'), null, ttl, null).then(
       () => null,
       (e: Error) => e,
     );
@@ -78,7 +78,7 @@ test('a runner with a reconnect limit connects a lazy client, and leaves no list
   const client = new Redis({ host: redis.host, port: redis.port, lazyConnect: true });
   try {
     const runners = Array.from({ length: 12 }, () => new IoredisScriptRunner(client, { reconnectLimitMs: 1_000 }));
-    await write(runners[0]!, 'lazy', Buffer.from('x'), null, 60_000);
+    await write(runners[0]!, 'lazy', Buffer.from('x'), null, 60_000, null);
     const replies = await Promise.all(runners.map((runner) => read(runner, 'lazy')));
     assert.ok(replies.every((reply) => reply?.[0].toString() === 'x'));
     assert.is(client.listenerCount('ready'), 0, 'no runner keeps a ready listener once nothing waits');

@@ -34,12 +34,20 @@ import { builder, DRIVER } from '../helpers/driver.js';
  * The minimal ACL rule for a single node (README), found by experiment: every command is needed (see the test
  * "every command of the rule is needed"). `reset` first: no other command, key pattern or channel. The scripts
  * call HMGET, EXISTS, TYPE, PTTL, HEXISTS, DEL, HSET, HDEL, HLEN, HKEYS, PEXPIRE, PERSIST, and for getOrSet HGET
- * and TIME (ACLs apply inside scripts); the runner sends EVALSHA / EVALSHA_RO and, on NOSCRIPT, EVAL / EVAL_RO. AUTH needs no permission;
+ * and TIME, and for tags GET and SET on the tag keys (the selector below) (ACLs apply inside scripts); the runner sends EVALSHA / EVALSHA_RO and, on NOSCRIPT, EVAL / EVAL_RO. AUTH needs no permission;
  * CLIENT SETINFO (Redis 7.2+) and ioredis' CLIENT SETNAME may be denied: both libraries ignore their errors.
  * `~_prefix=myapp&*` confines the user to the UrlEncoded keys of CacheKey prefix `myapp`.
  */
 const SCRIPT_ACL_RULE =
   'ACL SETUSER cache reset on >PASSWORD ~_prefix=myapp&* +evalsha +evalsha_ro +eval +eval_ro +hmget +exists +type +pttl +hexists +del +hset +hdel +hlen +hkeys +pexpire +persist +hget +time';
+/**
+ * Tags need their keys (`~_prefix=tags&*`) and GET and SET on them only, granted by a selector (Redis 7) so that
+ * the user cannot GET or SET its cache entries directly. The selector also lets the scripts run with tag keys.
+ */
+const TAG_COMMANDS = ['get', 'set'];
+function tagSelector(without?: string): string {
+  return `(~_prefix=tags&* +evalsha +evalsha_ro +eval +eval_ro ${TAG_COMMANDS.filter((command) => command !== without).map((command) => `+${command}`).join(' ')})`;
+}
 /**
  * What the driver's own handshake adds to the rule, the one part that depends on the client library: ioredis'
  * ready check sends INFO (denied, ioredis prints a warning on every connection and skips the check); node-redis
@@ -53,7 +61,7 @@ const MINIMAL_ACL_RULE = [SCRIPT_ACL_RULE, ...HANDSHAKE_COMMANDS.map((command) =
  */
 const CLUSTER_ACL_ADDITIONS = DRIVER === 'ioredis' ? '+cluster|slots +cluster|info +readonly' : '+cluster|slots +readonly';
 
-const RULE_COMMANDS = MINIMAL_ACL_RULE.split(' ').filter((part) => part.startsWith('+')).map((part) => part.slice(1));
+const RULE_COMMANDS = [...MINIMAL_ACL_RULE.split(' ').filter((part) => part.startsWith('+')).map((part) => part.slice(1)), ...TAG_COMMANDS];
 /** Every password of this file contains SECRET_MARK, so a scan for it finds any of them. */
 const SECRET_MARK = 'Pw-7f3a9c-SECRET';
 const ADMIN_PASSWORD = `${SECRET_MARK}-admin`;
@@ -126,8 +134,9 @@ function assertNoSecret(texts: string[], secrets: string[], what: string): void 
 /** `ACL SETUSER` arguments (after the user name is the first one) for `rule`, optionally without one command. */
 function aclArgs(rule: string, password: string, without?: string): string[] {
   const parts = rule.split(' ').slice(2); // drop "ACL SETUSER"
-  if (without !== undefined) assert.ok(parts.includes(`+${without}`), `the rule has +${without}`);
-  return parts.filter((part) => part !== `+${without}`).map((part) => (part === '>PASSWORD' ? `>${password}` : part));
+  if (without !== undefined) assert.ok(parts.includes(`+${without}`) || TAG_COMMANDS.includes(without), `the rule has +${without}`);
+  const root = parts.filter((part) => part !== `+${without}`).map((part) => (part === '>PASSWORD' ? `>${password}` : part));
+  return [...root, tagSelector(without)];
 }
 
 async function setAclUser(admins: Redis[], rule: string, without?: string): Promise<void> {
@@ -223,6 +232,15 @@ const SCENARIO: { name: string; run(backend: RedisBackend, admin: Redis): Promis
     },
   },
   {
+    name: 'a tagged entry, invalidated',
+    async run(backend) {
+      await backend.set(key('t'), new CacheValue('tagged'), { tags: ['t1'] });
+      assert.is((await backend.get<string>(key('t')))?.data, 'tagged');
+      await backend.invalidateTags(['t1']);
+      assert.is(await backend.get(key('t')), null);
+    },
+  },
+  {
     name: 'get foreign data',
     async run(backend, admin) {
       await admin.rpush(String(key('list')), 'x');
@@ -281,6 +299,8 @@ const NEEDED_BY: Record<string, string> = {
   persist: 'overwrite without expire or stale',
   hget: 'getOrSet a missing entry',
   time: 'getOrSet a missing entry',
+  get: 'a tagged entry, invalidated',
+  set: 'a tagged entry, invalidated',
 };
 
 /** Runs the whole scenario as the ACL user on a fresh connection; returns the failed steps and ioredis' warnings. */

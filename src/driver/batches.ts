@@ -1,5 +1,5 @@
 import type { RedisKey } from '../core/scripting.js';
-import { keySlot } from '../driver/slot.js';
+import { keySlot } from './slot.js';
 
 /**
  * Most keys one many-key script call takes. A call is atomic, so it blocks the server while it runs: at

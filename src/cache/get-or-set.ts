@@ -139,7 +139,15 @@ export class GetOrSet {
       }
       if (reply === null) return await this.#leaseOrWait(redisKey, key, factory, options, '');
       // An entry whose tags were invalidated is missing: recomputed as one, with its field t telling which.
-      if (reply[3] !== null && (await this.#invalidated(reply[3], key))) return await this.#leaseOrWait(redisKey, key, factory, options, reply[3]);
+      if (reply[3] !== null) {
+        let invalidated: boolean;
+        try {
+          invalidated = await this.#invalidated(reply[3], key);
+        } catch (error) {
+          return await this.#rideOut(error, key, factory);
+        }
+        if (invalidated) return await this.#leaseOrWait(redisKey, key, factory, options, reply[3]);
+      }
       const data = this.#codec.decode<T>(reply[0], 'getOrSet', key);
       if (reply[1] === null || Date.now() < reply[1]) return data;
       return await this.#refreshInBackground(redisKey, key, factory, options, valueFromReply(data, reply[1], reply[2]));
@@ -173,7 +181,14 @@ export class GetOrSet {
       if (data !== null) {
         // Written meanwhile: fresh, or stale (no lease is taken for it here: the next call refreshes it),
         // unless its own tags were invalidated too: then it is the one to recompute.
-        if (tags === null || !(await this.#invalidated(tags, key))) return this.#codec.decode<T>(data, 'getOrSet', key);
+        if (tags === null) return this.#codec.decode<T>(data, 'getOrSet', key);
+        let invalidated: boolean;
+        try {
+          invalidated = await this.#invalidated(tags, key);
+        } catch (error) {
+          return this.#rideOut(error, key, factory);
+        }
+        if (!invalidated) return this.#codec.decode<T>(data, 'getOrSet', key);
         invalid = tags;
         continue;
       }

@@ -6,13 +6,15 @@ export type ReadTagsReply = (string | null)[];
 
 /**
  * The current token of each tag (nil for a tag that has none), to check the tokens an entry was written
- * with: an entry whose tokens are not all still its tags' own was invalidated.
+ * with: an entry whose tokens are not all still its tags' own was invalidated. Not flagged no-writes on
+ * purpose: it must run on the primary, never on a replica that may not have seen an invalidation yet.
  */
 export const readTagsScript: ScriptDefinition = {
   name: 'read_tags',
-  source: `#!lua flags=no-writes
+  source: `#!lua
 --- The current token of each tag (nil for a tag that has none), to check the tokens an entry was written
---- with: an entry whose tokens are not all still its tags' own was invalidated.
+--- with: an entry whose tokens are not all still its tags' own was invalidated. Not flagged no-writes on
+--- purpose: it must run on the primary, never on a replica that may not have seen an invalidation yet.
 ---@script read_tags
 ---@key tags... The keys of the tags
 ---@return (string | null)[]
@@ -23,9 +25,9 @@ for i = 1, #KEYS do
 end
 return current
 `,
-  sha1: 'c78fe225243e704a43a7f6a98024462cda955375',
+  sha1: 'd1e9fb6557b6db69226189756cdd2472925ac0eb',
   numberOfKeys: 0,
-  readOnly: true,
+  readOnly: false,
 };
 
 /** Bulk strings arrive as Buffers (see ScriptRunner): decodes, as UTF-8 and in place, those the reply type says are strings. */
@@ -41,7 +43,8 @@ function decodeReadTagsReply(reply: unknown): ReadTagsReply {
 
 /**
  * The current token of each tag (nil for a tag that has none), to check the tokens an entry was written
- * with: an entry whose tokens are not all still its tags' own was invalidated.
+ * with: an entry whose tokens are not all still its tags' own was invalidated. Not flagged no-writes on
+ * purpose: it must run on the primary, never on a replica that may not have seen an invalidation yet.
  *
  * @param runner Runs the script (EVALSHA, recovering from NOSCRIPT).
  * @param tags The keys of the tags (any number of keys: KEYS[1] onwards)

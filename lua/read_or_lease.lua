@@ -51,9 +51,10 @@ end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local pttl = data and redis.call('PTTL', KEYS[1]) or -2
--- A field l that does not start with a time is no lease anyone can hold: it is taken over at once.
-local start = lease and string.match(lease, '^%d+')
-local wait = start and tonumber(start) + tonumber(ARGV[3]) - now or 0
+-- A field l that does not start with a time, or with one in the future (a clock stepped back, a failover
+-- to a node whose clock is behind), is no lease anyone can wait for: it is taken over at once.
+local start = lease and tonumber(string.match(lease, '^%d+'))
+local wait = start and start <= now and start + tonumber(ARGV[3]) - now or 0
 if wait > 0 then
   return { data or false, stale or false, pttl, wait, false }
 end

@@ -1,41 +1,48 @@
 #!lua
---- Replaces many cache entries in one atomic step, each exactly as write replaces one, in the order of
---- the keys (a key given twice ends with its last value). Every argument and every key is checked before
---- anything is written: a bad argument or a key that holds anything but a cache entry refuses the whole
---- call, naming its position ('entry <n>: ...', from 1), and nothing is written. Replies how many entries
---- it stored (an entry whose ttl is zero or less is removed instead).
+--- Replaces many cache entries in one step, each exactly as write replaces one, in the order of the keys
+--- (a key given twice ends with its last value). Replies, for each key in order, 1 when it stored the
+--- entry, 0 when it removed it (a ttl of zero or less), or the error write would reply, as a string.
+--- atomic 1: every argument and key is checked first, and on any error nothing is written (the reply
+--- holds the errors, and 0 for the other keys). atomic 0: each key on its own, as separate writes would be.
 ---@script write_many
 ---@key entries... Hashes that hold the entries
+---@arg atomic integer 1: all or nothing; 0: each entry on its own
 ---@arg fields... Buffer | string For each entry in turn, three arguments: its data, its stale time in epoch milliseconds ('' for none) and its ttl in milliseconds ('' for none)
 ---@include entry_state
 ---@include store_entry
----@include batch_error
----@return number
+---@return (number | string)[]
 
-if #ARGV ~= 3 * #KEYS then
-  return redis.error_reply('BAD_ARGUMENT write_many takes three arguments per key, got ' .. #ARGV .. ' for ' .. #KEYS .. ' keys')
+if #ARGV ~= 3 * #KEYS + 1 then
+  return redis.error_reply('BAD_ARGUMENT write_many takes three arguments per key, got ' .. (#ARGV - 1) .. ' for ' .. #KEYS .. ' keys')
 end
-local counts, data_fields, ttls = {}, {}, {}
+local replies, counts, data_fields, ttls, failed = {}, {}, {}, {}, false
 for i = 1, #KEYS do
-  local ms = store_args(ARGV[3 * i - 1], ARGV[3 * i])
-  if type(ms) == 'table' then
-    return batch_error(i, ms)
-  end
-  local count, has_data = entry_state(i, true)
-  if type(count) == 'table' then
-    return batch_error(i, count)
-  end
-  counts[i], data_fields[i], ttls[i] = count, has_data, ms
-end
-
-local stored, written = 0, {}
-for i = 1, #KEYS do
-  -- A key given again was changed by its earlier write: what it holds now decides what to drop.
-  local count, has_data = counts[i], data_fields[i]
-  if written[KEYS[i]] then
+  local ms = store_args(ARGV[3 * i], ARGV[3 * i + 1])
+  local count, has_data
+  if type(ms) ~= 'table' then
     count, has_data = entry_state(i, true)
   end
-  written[KEYS[i]] = true
-  stored = stored + replace_entry(i, count, has_data, ARGV[3 * i - 2], ARGV[3 * i - 1], ttls[i], '')
+  local problem = type(ms) == 'table' and ms or type(count) == 'table' and count
+  if problem then
+    replies[i], failed = problem.err, true
+  else
+    replies[i], counts[i], data_fields[i], ttls[i] = 0, count, has_data, ms
+  end
 end
-return stored
+if failed and ARGV[1] == '1' then
+  return replies
+end
+
+local written = {}
+for i = 1, #KEYS do
+  if counts[i] then
+    -- A key given again was changed by its earlier write: what it holds now decides what to drop.
+    local count, has_data = counts[i], data_fields[i]
+    if written[KEYS[i]] then
+      count, has_data = entry_state(i, true)
+    end
+    written[KEYS[i]] = true
+    replies[i] = replace_entry(i, count, has_data, ARGV[3 * i - 1], ARGV[3 * i], ttls[i], '')
+  end
+end
+return replies

@@ -6,7 +6,7 @@ import type { Format } from '../codecs/value-format.js';
 import { GetOrSet, type PendingWork } from '../cache/get-or-set.js';
 import type { FactoryContext, GetOrSetOptions } from '../cache/options.js';
 import { checkTags, Tags, type WriteOptions } from '../cache/tags.js';
-import { CacheKey } from '../core/cache-key.js';
+import type { CacheKey } from '../core/cache-key.js';
 import { valueFromReply, type CacheValue } from '../core/cache-value.js';
 import { InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
 import type { RedisKey, ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
@@ -61,7 +61,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
     this.#maxValueBytes = config.maxValueBytes;
     this.#driver = createDriver(config.driver, config.target);
     this.#codec = new ValueCodec(config.valueFormat, config.compressor);
-    this.#tags = new Tags({ driver: this.#driver, clustered: config.clustered, keyOf: (tag) => encodeKey(config.keyFormat, tagKey(tag), 'invalidateTags') });
+    this.#tags = new Tags({ driver: this.#driver, clustered: config.clustered });
     this.#many = new ManyKeys({ driver: this.#driver, keyFormat: config.keyFormat, maxValueBytes: config.maxValueBytes, clustered: config.clustered });
     this.#getOrSet = new GetOrSet({
       driver: this.#driver,
@@ -176,7 +176,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    *
    * # Caveats
    * - An invalidated entry stays in Redis until it expires or is written again; it is never returned.
-   * - Tags are shared by every backend on the same Redis: a tag names the same thing for all of them.
+   * - Tags are shared by every backend on the same Redis (key `_tag=<tag>`), whatever its key format.
    * - Rejects with `InvalidOptionError` for a tag that is not a non-empty string, or more than 64 tags.
    *
    * # Examples
@@ -356,7 +356,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * then drops the connection: on a silently dead one, that is how long it takes.
    */
   async close(): Promise<void> {
-    this.#getOrSet.close();
+    await this.#getOrSet.close();
     await this.#driver.close();
   }
 
@@ -366,7 +366,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
   }
 
   /** The read replies for `keys`, `null` too for entries whose tags were invalidated (one check for them all). */
-  async #readMany(keys: CacheKey[], operation: Operation): Promise<scripts.ReadManyReply> {
+  async #readMany(keys: CacheKey[], operation: Operation): Promise<scripts.ReadReply[]> {
     const replies = await this.#many.read(keys, operation);
     const fields = replies.map((reply) => reply?.[3] ?? null);
     if (fields.every((field) => field === null)) return replies;
@@ -450,16 +450,12 @@ function deleteStatus(count: number): DeleteStatus {
 /** The `[key, value]` pairs of a many-key write, checked for shape, with their data as `bytes` makes it. */
 function pairs<T>(entries: [CacheKey, CacheValue<T>][], operation: Operation, bytes: (value: CacheValue<T>, key: CacheKey) => Buffer): ManyWrite[] {
   if (!Array.isArray(entries)) throw new InvalidValueError('entries must be an array of [key, value] pairs', { operation });
-  return entries.map((entry, index) => {
+  // Array.from, not map: map skips the holes of a sparse array, which would go through unchecked.
+  return Array.from(entries, (entry, index) => {
     const [key, value] = Array.isArray(entry) ? entry : [];
     if (key === undefined || typeof value !== 'object' || value === null) {
       throw new InvalidValueError(`entry ${index + 1} must be a [CacheKey, CacheValue] pair`, { operation });
     }
     return { key, data: bytes(value, key), expire: value.expire, stale: value.stale };
   });
-}
-
-/** The key of a tag's token: in the key format of the backend, under prefix `tags`. */
-function tagKey(tag: string): CacheKey {
-  return new CacheKey('tags', 0, [{ key: 'tag', value: tag }]);
 }

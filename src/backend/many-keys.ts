@@ -4,6 +4,7 @@ import type { CacheKey } from '../core/cache-key.js';
 import { ForeignDataError, InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
 import type { RedisKey } from '../core/scripting.js';
 import type { Driver } from '../driver/driver.js';
+import { replyFailure } from '../driver/failures.js';
 import { batchesOf } from '../driver/batches.js';
 import { checkWrite, encodeKey, errorContext, type CheckedWrite } from './entries.js';
 
@@ -44,14 +45,18 @@ export class ManyKeys {
     this.#clustered = config.clustered;
   }
 
-  /** The read reply of every key, in order. */
-  async read(keys: readonly CacheKey[], operation: Operation): Promise<scripts.ReadManyReply> {
+  /** The read reply of every key, in order; the first key holding foreign data rejects the whole call, naming it. */
+  async read(keys: readonly CacheKey[], operation: Operation): Promise<scripts.ReadReply[]> {
     const redisKeys = this.#encodeAll(keys, operation);
-    const replies: scripts.ReadManyReply = new Array(keys.length);
+    const replies: scripts.ReadReply[] = new Array(keys.length);
     await Promise.all(
       batchesOf(redisKeys, this.#clustered).map(async (batch) => {
         const got = await this.#call(() => scripts.readMany(this.#driver, batch.map((at) => redisKeys[at]!)), keys, batch, operation);
-        for (let index = 0; index < batch.length; index++) replies[batch[index]!] = got[index] ?? null;
+        for (let index = 0; index < batch.length; index++) {
+          const reply = got[index] ?? null;
+          if (typeof reply === 'string') throw replyFailure(reply, errorContext(operation, keys[batch[index]!]!), undefined);
+          replies[batch[index]!] = reply;
+        }
       }),
     );
     return replies;
@@ -81,7 +86,11 @@ export class ManyKeys {
           fields[3 * index + 1] = staleMs === null ? '' : String(staleMs);
           fields[3 * index + 2] = expireMs === null ? '' : String(expireMs - now);
         });
-        return this.#call(() => scripts.writeMany(this.#driver, batch.map((at) => redisKeys[at]!), fields), keys, batch, operation);
+        return this.#call(() => scripts.writeMany(this.#driver, batch.map((at) => redisKeys[at]!), 1, fields), keys, batch, operation).then((replies) => {
+          // All or nothing: with an error anywhere in the call, nothing of it was written.
+          const failed = replies.findIndex((reply) => typeof reply === 'string');
+          if (failed !== -1) throw replyFailure(replies[failed] as string, errorContext(operation, keys[batch[failed]!]!), undefined);
+        });
       }),
     );
   }
@@ -97,7 +106,8 @@ export class ManyKeys {
 
   #encodeAll(keys: readonly CacheKey[], operation: Operation): RedisKey[] {
     if (!Array.isArray(keys)) throw new InvalidValueError('keys must be an array of CacheKey', { operation });
-    return keys.map((key, index) => encodeKey(this.#keyFormat, key, operation, `entry ${index + 1}: `));
+    // Array.from, not map: map skips the holes of a sparse array, which would go through unchecked.
+    return Array.from(keys, (key, index) => encodeKey(this.#keyFormat, key, operation, `entry ${index + 1}: `));
   }
 
   /** Runs one script call of a batch; a failure names the key it happened at when the script says which. */

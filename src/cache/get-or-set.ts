@@ -40,6 +40,9 @@ export interface PendingWork {
   readonly factories: number;
 }
 
+// What a refresh that did not run resolves with (a factory may itself return undefined or null).
+const NOT_REFRESHED: unique symbol = Symbol('not refreshed');
+
 // read_or_lease's lease reply: the caller now holds the lease (other values: ms until it may take it over).
 const LEASE_TAKEN = -1;
 // Waiting for another caller's value: the first poll comes soon (most factories are quick), later ones
@@ -80,6 +83,8 @@ export class GetOrSet {
   // Refreshes running, plus scripts in flight that may start one.
   #refreshSlots = 0;
   readonly #factories = new Set<AbortController>();
+  // The leases this backend's factories hold, by token: given back on close().
+  readonly #leases = new Map<string, { redisKey: RedisKey; key: CacheKey }>();
   // Lease tokens: random per process, so that no two processes share one, then a counter.
   readonly #tokenPrefix = randomBytes(9).toString('base64url');
   #tokenCount = 0;
@@ -102,14 +107,20 @@ export class GetOrSet {
     }
     if (this.#closed) throw new ConnectionError('the backend is closed', contextOf(key));
     const id = Flights.idOf(redisKey);
-    let flight = this.#flights.running<T>(id);
+    // A flight older than lockTimeout is not joined: its lease may be taken over by now, and a hung factory
+    // must not keep this process from reading Redis again. It goes on, and may still store its value.
+    let flight = this.#flights.running<T>(id, resolved.lockTimeout);
     if (flight === undefined) {
-      flight = this.#fly(id, redisKey, key, factory, resolved);
-      this.#flights.start(id, flight);
+      const ticket = this.#flights.ticket();
+      flight = this.#fly(id, ticket, redisKey, key, factory, resolved);
+      this.#flights.start(id, ticket, flight);
     }
     if (resolved.hardTimeout === null) return flight;
     const hardTimeout = resolved.hardTimeout;
+    const joined = flight;
     return withTimeout(flight, hardTimeout, () => {
+      // Later callers start a flight of their own rather than join one that timed out.
+      this.#flights.detach(id, joined);
       throw new FactoryTimeoutError(`no value within hardTimeout (${hardTimeout} ms); the factory goes on and stores its value when it finishes`, contextOf(key));
     });
   }
@@ -119,13 +130,20 @@ export class GetOrSet {
     return { flights: this.#flights.size, refreshes: this.#refreshes.size, factories: this.#factories.size };
   }
 
-  /** Aborts the signal of every factory still running; later calls reject with `ConnectionError`. */
-  close(): void {
+  /**
+   * Aborts the signal of every factory still running and gives back the leases they hold (so that other
+   * processes need not wait lockTimeout for them); later calls reject with `ConnectionError`. Call it
+   * before the driver closes.
+   */
+  async close(): Promise<void> {
     this.#closed = true;
     for (const controller of this.#factories) controller.abort(new ConnectionError('the backend was closed'));
+    const held = [...this.#leases];
+    this.#leases.clear();
+    await Promise.all(held.map(([token, { redisKey, key }]) => this.#release(redisKey, key, token)));
   }
 
-  async #fly<T>(id: string, redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions): Promise<T> {
+  async #fly<T>(id: string, ticket: number, redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions): Promise<T> {
     // Every path awaits before it returns (hence `return await`, and #rideOut async): the flight lands in
     // `finally` only once it settles, and never before run() recorded it.
     try {
@@ -152,16 +170,30 @@ export class GetOrSet {
       if (reply[1] === null || Date.now() < reply[1]) return data;
       return await this.#refreshInBackground(redisKey, key, factory, options, valueFromReply(data, reply[1], reply[2]));
     } finally {
-      this.#flights.land(id);
+      this.#flights.land(id, ticket);
     }
   }
 
-  /** Redis failed: the factory's value is returned unstored, and the failure reported (foreign data and the like are thrown). */
-  async #rideOut<T>(error: unknown, key: CacheKey, factory: Factory<T>): Promise<T> {
+  /**
+   * Redis failed: the factory's value is returned unstored, and the failure reported (foreign data and the
+   * like are thrown, and so is everything once the backend is closed). `lease`, when the failed call was a
+   * read_or_lease that may have run (it timed out, or its connection was lost), is settled afterwards as
+   * its holder would: filled with the value, or released, best effort, so no lease is left to time out.
+   */
+  async #rideOut<T>(error: unknown, key: CacheKey, factory: Factory<T>, lease?: { redisKey: RedisKey; token: string; options: ResolvedOptions }): Promise<T> {
     const failure = this.#driver.toBackendError(error, contextOf(key));
-    if (!isOutage(failure)) throw failure;
+    if (!isOutage(failure) || this.#closed) throw failure;
     this.#report(failure);
-    return this.#runFactory(factory, null);
+    if (lease === undefined || (failure.code !== 'TIMEOUT' && failure.code !== 'CONNECTION')) return this.#runFactory(factory, null);
+    let data: T;
+    try {
+      data = await this.#runFactory(factory, null);
+    } catch (factoryError) {
+      void this.#release(lease.redisKey, key, lease.token);
+      throw factoryError;
+    }
+    void this.#fill(lease.redisKey, key, lease.token, data, lease.options, null).catch(() => this.#release(lease.redisKey, key, lease.token));
+    return data;
   }
 
   /** A missing entry: takes its lease and computes it, or waits for the caller that holds the lease. */
@@ -175,7 +207,7 @@ export class GetOrSet {
       try {
         reply = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtl, 0, invalid === '' ? null : invalid);
       } catch (error) {
-        return this.#rideOut(error, key, factory);
+        return this.#rideOut(error, key, factory, { redisKey, token, options });
       }
       const [data, , , lease, tags] = reply;
       if (data !== null) {
@@ -193,8 +225,9 @@ export class GetOrSet {
         continue;
       }
       if (lease === LEASE_TAKEN) return this.#compute(redisKey, key, factory, options, token, null);
+      // Never less than 1 ms: a lease reply other than -1 means wait, whatever the number.
       // Another caller computes it: poll until its value is there, or until its lease may be taken over.
-      await delay(Math.max(1, Math.min(poll, lease)));
+      await delay(Math.max(1, Math.min(poll, lease, options.lockTimeout)));
       poll = Math.min(poll * 2, MAX_POLL_MS);
     }
   }
@@ -218,25 +251,35 @@ export class GetOrSet {
       },
     );
     this.#refreshes.add(tracked);
+    // The slot comes back when the refresh ends, or after lockTimeout (its lease can be taken over by then):
+    // refreshes that hang must not stop this backend from refreshing other entries.
+    let slotHeld = true;
+    const giveBack = (): void => {
+      if (slotHeld) this.#refreshSlots -= 1;
+      slotHeld = false;
+    };
+    const timer = setTimeout(giveBack, options.lockTimeout);
+    timer.unref();
     void tracked.then(() => {
+      clearTimeout(timer);
       this.#refreshes.delete(tracked);
-      this.#refreshSlots -= 1;
+      giveBack();
     });
     if (options.softTimeout === 0) return Promise.resolve(stale.data);
     return withTimeout(
-      refresh.then((fresh) => fresh ?? stale.data, () => stale.data),
+      refresh.then((fresh) => (fresh === NOT_REFRESHED ? stale.data : fresh), () => stale.data),
       options.softTimeout,
       () => stale.data,
     );
   }
 
-  /** Takes the lease of a stale entry and refreshes it; `undefined` when another caller holds it or it changed. */
-  async #refresh<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, stale: CacheValue<T>): Promise<T | undefined> {
+  /** Takes the lease of a stale entry and refreshes it; NOT_REFRESHED when another caller holds it or it changed. */
+  async #refresh<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, stale: CacheValue<T>): Promise<T | typeof NOT_REFRESHED> {
     const token = this.#token();
     const [data, , , lease] = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtlOf(options), 1, null).catch((error: unknown) => {
       throw this.#driver.toBackendError(error, contextOf(key));
     });
-    if (lease !== LEASE_TAKEN) return undefined;
+    if (lease !== LEASE_TAKEN) return NOT_REFRESHED;
     // Missing since it was read (removed meanwhile): computed as a missing entry is, lease released on failure.
     return this.#compute(redisKey, key, factory, options, token, data === null ? null : stale);
   }
@@ -251,6 +294,15 @@ export class GetOrSet {
    * kept, so the next refresh waits lockTimeout (a failing source is not hammered).
    */
   async #compute<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, token: string, stale: CacheValue<T> | null): Promise<T> {
+    this.#leases.set(token, { redisKey, key });
+    try {
+      return await this.#computeLeased(redisKey, key, factory, options, token, stale);
+    } finally {
+      this.#leases.delete(token);
+    }
+  }
+
+  async #computeLeased<T>(redisKey: RedisKey, key: CacheKey, factory: Factory<T>, options: ResolvedOptions, token: string, stale: CacheValue<T> | null): Promise<T> {
     // The tags' tokens as they are before the factory runs: an invalidation while it runs voids its value.
     let tagsField: Buffer | null = null;
     if (options.tags.length > 0) {
@@ -270,13 +322,19 @@ export class GetOrSet {
       if (stale === null) await this.#release(redisKey, key, token);
       throw error;
     }
-    const staleAt = options.staleAfter === null ? null : Date.now() + options.staleAfter;
     try {
-      await scripts.fill(this.#driver, redisKey, token, bytes, staleAt, options.ttl, tagsField);
+      await this.#fill(redisKey, key, token, data, options, tagsField, bytes);
     } catch (error) {
       this.#report(this.#driver.toBackendError(error, contextOf(key)));
     }
     return data;
+  }
+
+  /** Stores `data` (as `bytes`, when already encoded) with the lease of `token`; rejects when that fails. */
+  async #fill<T>(redisKey: RedisKey, key: CacheKey, token: string, data: T, options: ResolvedOptions, tagsField: Buffer | null, bytes?: Buffer): Promise<void> {
+    const encoded = bytes ?? this.#encode(data, key);
+    const staleAt = options.staleAfter === null ? null : Date.now() + options.staleAfter;
+    await scripts.fill(this.#driver, redisKey, token, encoded, staleAt, options.ttl, tagsField);
   }
 
   #encode(data: unknown, key: CacheKey): Buffer {
@@ -307,7 +365,9 @@ export class GetOrSet {
 
   #report(error: BackendError): void {
     try {
-      this.#onError(error);
+      const returned: unknown = this.#onError(error);
+      // An async listener that rejects must not become an unhandled rejection either.
+      if (typeof (returned as PromiseLike<unknown> | undefined)?.then === 'function') (returned as PromiseLike<unknown>).then(undefined, () => undefined);
     } catch {
       // A listener that throws must not turn a failure getOrSet rides out into one its caller sees.
     }

@@ -25,8 +25,6 @@ export interface WriteOptions {
 export interface TagsConfig {
   readonly driver: Driver;
   readonly clustered: boolean;
-  /** The Redis key of a tag's token. */
-  readonly keyOf: (tag: string) => RedisKey;
 }
 
 /**
@@ -38,12 +36,9 @@ export interface TagsConfig {
 export class Tags {
   readonly #driver: Driver;
   readonly #clustered: boolean;
-  readonly #keyOf: (tag: string) => RedisKey;
-
   constructor(config: TagsConfig) {
     this.#driver = config.driver;
     this.#clustered = config.clustered;
-    this.#keyOf = config.keyOf;
   }
 
   /** Field `t` for an entry written now with `tags`: their current tokens (given one when they have none). */
@@ -69,7 +64,7 @@ export class Tags {
 
   /** Runs `send` over the tags' keys, one call per slot group (chunked), at once; the replies in the order of `tags`. */
   async #each<R>(tags: readonly string[], send: (keys: RedisKey[], batch: number[]) => Promise<R[] | number>, context: ErrorContext): Promise<(R | null)[]> {
-    const keys = tags.map(this.#keyOf);
+    const keys = tags.map(tagKey);
     const replies: (R | null)[] = new Array(tags.length).fill(null);
     try {
       await Promise.all(
@@ -85,17 +80,34 @@ export class Tags {
   }
 }
 
-/** `tags` checked (an array of at most {@link MAX_TAGS} non-empty strings), without repeats; throws `InvalidOptionError`. */
+/**
+ * The Redis key of a tag's token: `_tag=` and the tag, percent-encoded. No entry key of either key format
+ * starts so (UrlEncoded keys start with `_prefix=`, Compact ones with a control character), so a tag key
+ * never collides with an entry, and every backend on the Redis shares it whatever its key format.
+ */
+export function tagKey(tag: string): string {
+  return `_tag=${encodeURIComponent(tag)}`;
+}
+
+/**
+ * `tags` checked (an array of at most {@link MAX_TAGS} non-empty strings that make a key), without
+ * repeats; throws `InvalidOptionError` naming the position of a bad one.
+ */
 export function checkTags(tags: unknown, context: ErrorContext): string[] {
   if (!Array.isArray(tags)) throw new InvalidOptionError(`tags must be an array of strings, got ${typeof tags}`, context);
-  const unique = [...new Set(tags as unknown[])];
-  if (unique.length > MAX_TAGS) throw new InvalidOptionError(`at most ${MAX_TAGS} tags, got ${unique.length}`, context);
-  unique.forEach((tag, index) => {
+  (tags as unknown[]).forEach((tag, index) => {
     if (typeof tag !== 'string' || tag === '') {
       throw new InvalidOptionError(`tag ${index + 1} must be a non-empty string, got ${typeof tag === 'string' ? '""' : typeof tag}`, context);
     }
+    try {
+      tagKey(tag);
+    } catch {
+      throw new InvalidOptionError(`tag ${index + 1} is not well-formed Unicode (a lone surrogate), so it cannot name a key`, context);
+    }
   });
-  return unique as string[];
+  const unique = [...new Set(tags as string[])];
+  if (unique.length > MAX_TAGS) throw new InvalidOptionError(`at most ${MAX_TAGS} tags, got ${unique.length}`, context);
+  return unique;
 }
 
 // Random, so that no token an entry holds can come back after an invalidation.

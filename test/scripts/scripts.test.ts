@@ -31,7 +31,7 @@ test('every script SHA1 equals what SCRIPT LOAD returns for its source', async (
 });
 
 test('only the read scripts are read-only, and the server enforces it', async () => {
-  assert.equal(allScripts.filter((script) => script.readOnly).map((script) => script.name), ['read', 'read_many', 'read_tags']);
+  assert.equal(allScripts.filter((script) => script.readOnly).map((script) => script.name), ['read', 'read_many']);
   // EVAL_RO refuses a script that may write: the write script's missing no-writes flag is real.
   const writeScript = allScripts.find((script) => script.name === 'write');
   // The read script runs under EVAL_RO: a missing key replies nil.

@@ -41,12 +41,12 @@ import { builder, DRIVER } from '../helpers/driver.js';
 const SCRIPT_ACL_RULE =
   'ACL SETUSER cache reset on >PASSWORD ~_prefix=myapp&* +evalsha +evalsha_ro +eval +eval_ro +hmget +exists +type +pttl +hexists +del +hset +hdel +hlen +hkeys +pexpire +persist +hget +time';
 /**
- * Tags need their keys (`~_prefix=tags&*`) and GET and SET on them only, granted by a selector (Redis 7) so that
+ * Tags need their keys (`~_tag=*`) and GET and SET on them only, granted by a selector (Redis 7) so that
  * the user cannot GET or SET its cache entries directly. The selector also lets the scripts run with tag keys.
  */
 const TAG_COMMANDS = ['get', 'set'];
 function tagSelector(without?: string): string {
-  return `(~_prefix=tags&* +evalsha +evalsha_ro +eval +eval_ro ${TAG_COMMANDS.filter((command) => command !== without).map((command) => `+${command}`).join(' ')})`;
+  return `(~_tag=* +evalsha +evalsha_ro +eval +eval_ro ${TAG_COMMANDS.filter((command) => command !== without).map((command) => `+${command}`).join(' ')})`;
 }
 /**
  * What the driver's own handshake adds to the rule, the one part that depends on the client library: ioredis'

@@ -35,10 +35,13 @@ local function hash_fields(i, ...)
   return fields
 end
 -- lua/include/stale_field.lua
---- The stale time of an entry (field s) as a number, or an error reply when it is not one that write
---- stores: decimal digits within the range of a JavaScript Date. tonumber alone would also take '1.5',
---- '0x10', ' 42 ', '1e3' and 'inf'.
+--- The stale time of an entry (field s) as a number (false when it has none), or an error reply when it
+--- is not one that write stores: decimal digits within the range of a JavaScript Date. tonumber alone
+--- would also take '1.5', '0x10', ' 42 ', '1e3' and 'inf'.
 local function stale_field(text)
+  if not text then
+    return false
+  end
   local stale = string.find(text, '^%-?%d+$') and tonumber(text)
   if not stale or stale > 8640000000000000 or stale < -8640000000000000 then
     return redis.error_reply('FOREIGN_DATA field s of the entry is not an integer time in epoch milliseconds')
@@ -63,15 +66,12 @@ local function read_entry(i)
     return nil
   end
 
-  if stale then
-    stale = stale_field(stale)
-    if type(stale) == 'table' then
-      return stale
-    end
+  stale = stale_field(stale)
+  if type(stale) == 'table' then
+    return stale
   end
-
   -- false, not nil: a nil would end the Lua array and drop what follows from the reply.
-  return { data, stale or false, redis.call('PTTL', KEYS[i]), tags or false }
+  return { data, stale, redis.call('PTTL', KEYS[i]), tags or false }
 end
 
 local replies = {}
@@ -82,7 +82,7 @@ for i = 1, #KEYS do
 end
 return replies
 `,
-  sha1: 'a788ae115c7468f03e2f05324be97094eb38f41f',
+  sha1: 'c9ef1143d5b0c4f3b33b5a2b3984e52f5f8563ab',
   numberOfKeys: 0,
   readOnly: true,
 };

@@ -50,10 +50,13 @@ local function hash_fields(i, ...)
   return fields
 end
 -- lua/include/stale_field.lua
---- The stale time of an entry (field s) as a number, or an error reply when it is not one that write
---- stores: decimal digits within the range of a JavaScript Date. tonumber alone would also take '1.5',
---- '0x10', ' 42 ', '1e3' and 'inf'.
+--- The stale time of an entry (field s) as a number (false when it has none), or an error reply when it
+--- is not one that write stores: decimal digits within the range of a JavaScript Date. tonumber alone
+--- would also take '1.5', '0x10', ' 42 ', '1e3' and 'inf'.
 local function stale_field(text)
+  if not text then
+    return false
+  end
   local stale = string.find(text, '^%-?%d+$') and tonumber(text)
   if not stale or stale > 8640000000000000 or stale < -8640000000000000 then
     return redis.error_reply('FOREIGN_DATA field s of the entry is not an integer time in epoch milliseconds')
@@ -73,11 +76,9 @@ local invalidated = data and ARGV[6] ~= '' and fields[4] == ARGV[6]
 if invalidated then
   data, stale = false, false
 elseif data then
-  if stale then
-    stale = stale_field(stale)
-    if type(stale) == 'table' then
-      return stale
-    end
+  stale = stale_field(stale)
+  if type(stale) == 'table' then
+    return stale
   end
   if not stale or tonumber(ARGV[1]) < stale or ARGV[5] ~= '1' then
     return { data, stale or false, redis.call('PTTL', KEYS[1]), 0, fields[4] or false }
@@ -106,7 +107,7 @@ if not data and not invalidated then
 end
 return { data or false, stale or false, pttl, -1, false }
 `,
-  sha1: '8b83ab5f0f55a869ad58174673d7ec6a7232b797',
+  sha1: '2daa6d461bf5544daef33ed80be596da9b61f19a',
   numberOfKeys: 1,
   readOnly: false,
 };

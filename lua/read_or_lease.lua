@@ -32,11 +32,9 @@ local invalidated = data and ARGV[6] ~= '' and fields[4] == ARGV[6]
 if invalidated then
   data, stale = false, false
 elseif data then
-  if stale then
-    stale = stale_field(stale)
-    if type(stale) == 'table' then
-      return stale
-    end
+  stale = stale_field(stale)
+  if type(stale) == 'table' then
+    return stale
   end
   if not stale or tonumber(ARGV[1]) < stale or ARGV[5] ~= '1' then
     return { data, stale or false, redis.call('PTTL', KEYS[1]), 0, fields[4] or false }

@@ -15,13 +15,10 @@ local function read_entry(i)
     return nil
   end
 
-  if stale then
-    stale = stale_field(stale)
-    if type(stale) == 'table' then
-      return stale
-    end
+  stale = stale_field(stale)
+  if type(stale) == 'table' then
+    return stale
   end
-
   -- false, not nil: a nil would end the Lua array and drop what follows from the reply.
-  return { data, stale or false, redis.call('PTTL', KEYS[i]), tags or false }
+  return { data, stale, redis.call('PTTL', KEYS[i]), tags or false }
 end

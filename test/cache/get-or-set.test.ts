@@ -28,8 +28,8 @@ import {
 } from '../../src/index.js';
 import { startCluster, type ClusterUnderTest } from '../helpers/cluster.js';
 import { builder, DRIVER } from '../helpers/driver.js';
-import { commandCalls, infoField, startRedis, type RedisUnderTest } from '../helpers/redis.js';
-import { rejection } from '../helpers/settle.js';
+import { commandCalls, infoField, scriptsSince, startRedis, type RedisUnderTest } from '../helpers/redis.js';
+import { rejection, within } from '../helpers/settle.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
@@ -71,14 +71,6 @@ async function until(what: string, check: () => boolean | Promise<boolean>, limi
   }
 }
 
-/** Settles as `promise` does, or fails with `what` after `limit` ms: a call that should answer at once never hangs the file. */
-function within<T>(what: string, promise: Promise<T>, limit = 2_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`not within ${limit} ms: ${what}`)), limit);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** A factory that counts its calls, records its contexts and answers with `body`. */
 function counted<T>(body: (context: FactoryContext<T>, call: number) => Promise<T>) {
@@ -107,12 +99,9 @@ function counted<T>(body: (context: FactoryContext<T>, call: number) => Promise<
   };
 }
 
-const SCRIPT_COMMANDS = ['evalsha', 'evalsha_ro', 'eval', 'eval_ro'] as const;
-
 /** Script commands the server ran since `before` (from `INFO commandstats`), by command. */
 async function scriptCallsSince(admin: RedisUnderTest['admin'], before: Record<string, number>): Promise<Record<string, number>> {
-  const after = await commandCalls(admin);
-  return Object.fromEntries(SCRIPT_COMMANDS.map((name) => [name, (after[name] ?? 0) - (before[name] ?? 0)]));
+  return scriptsSince(before, await commandCalls(admin));
 }
 
 /**

@@ -30,8 +30,8 @@ import {
 import { keySlot } from '../../src/driver/slot.js';
 import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from '../helpers/cluster.js';
 import { builder, DRIVER } from '../helpers/driver.js';
-import { commandCalls, startRedis, type RedisUnderTest } from '../helpers/redis.js';
-import { rejection } from '../helpers/settle.js';
+import { commandCalls, scriptsSince, startRedis, totalScripts, type RedisUnderTest } from '../helpers/redis.js';
+import { rejection, within as withinMs } from '../helpers/settle.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
@@ -50,23 +50,9 @@ function gate(): Gate {
   return { promise, open };
 }
 
-/** Settles as `promise` does, or fails with `what` after `limit` ms: a call that must not wait for anything never hangs the file. */
-function within<T>(what: string, promise: Promise<T>, limit = 1_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`not within ${limit} ms: ${what}`)), limit);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const within = <T>(what: string, promise: Promise<T>): Promise<T> => withinMs(what, promise, 1_000);
 
-const SCRIPT_COMMANDS = ['evalsha', 'evalsha_ro', 'eval', 'eval_ro'] as const;
-
-/** Script commands run since `before`, by command (every script is loaded up front: never an EVAL). */
-function scriptsSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(SCRIPT_COMMANDS.map((name) => [name, (after[name] ?? 0) - (before[name] ?? 0)]));
-}
-
-const total = (calls: Record<string, number>): number => SCRIPT_COMMANDS.reduce((sum, name) => sum + (calls[name] ?? 0), 0);
+const total = totalScripts;
 
 /** Every command from `INFO commandstats` but those the test itself sends on its admin connection (INFO, EXISTS). */
 async function everyCommand(admin: RedisUnderTest['admin']): Promise<Record<string, number>> {

@@ -27,8 +27,8 @@ import {
 import { keySlot } from '../../src/driver/slot.js';
 import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from '../helpers/cluster.js';
 import { builder, DRIVER } from '../helpers/driver.js';
-import { commandCalls, startRedis, type RedisUnderTest } from '../helpers/redis.js';
-import { rejection } from '../helpers/settle.js';
+import { commandCalls, scriptsSince, startRedis, totalScripts, type RedisUnderTest } from '../helpers/redis.js';
+import { rejection, within as withinMs } from '../helpers/settle.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
@@ -57,22 +57,9 @@ function openAbandonedGates(): void {
   for (const abandon of [...shut]) abandon();
 }
 
-/** Settles as `promise` does, or fails with `what` after `limit` ms: a call that should answer never hangs the file. */
-function within<T>(what: string, promise: Promise<T>, limit = 3_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`not within ${limit} ms: ${what}`)), limit);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+const within = <T>(what: string, promise: Promise<T>): Promise<T> => withinMs(what, promise, 3_000);
 
-const SCRIPT_COMMANDS = ['evalsha', 'evalsha_ro', 'eval', 'eval_ro'] as const;
-
-function scriptsSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(SCRIPT_COMMANDS.map((name) => [name, (after[name] ?? 0) - (before[name] ?? 0)]));
-}
-
-const total = (calls: Record<string, number>): number => SCRIPT_COMMANDS.reduce((sum, name) => sum + (calls[name] ?? 0), 0);
+const total = totalScripts;
 
 /** Script calls expected: `ro` with EVALSHA_RO (read, read_many), `rw` with EVALSHA (read_tags too: it must run on the primary); never an EVAL. */
 const calls = (ro: number, rw: number): Record<string, number> => ({ evalsha: rw, evalsha_ro: ro, eval: 0, eval_ro: 0 });

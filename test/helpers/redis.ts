@@ -90,3 +90,16 @@ export async function commandCalls(admin: Redis): Promise<Record<string, number>
   for (const match of info.matchAll(/^cmdstat_([a-z_|]+):calls=(\d+)/gm)) calls[match[1] as string] = Number(match[2]);
   return calls;
 }
+
+/** The commands a script call is sent as. */
+export const SCRIPT_COMMANDS = ['evalsha', 'evalsha_ro', 'eval', 'eval_ro'] as const;
+
+/** Script commands run between two `commandCalls` snapshots, by command. */
+export function scriptsSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(SCRIPT_COMMANDS.map((name) => [name, (after[name] ?? 0) - (before[name] ?? 0)]));
+}
+
+/** All the script calls of a {@link scriptsSince} count. */
+export function totalScripts(calls: Record<string, number>): number {
+  return SCRIPT_COMMANDS.reduce((sum, name) => sum + (calls[name] ?? 0), 0);
+}

@@ -31,3 +31,12 @@ export async function eventually(attempt: () => Promise<unknown>, limit = 5_000)
     }
   }
 }
+
+/** Settles as `promise` does, or fails with `what` after `limit` ms: a call that should answer at once never hangs the file. */
+export function within<T>(what: string, promise: Promise<T>, limit = 2_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`not within ${limit} ms: ${what}`)), limit);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

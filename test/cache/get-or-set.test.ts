@@ -29,38 +29,12 @@ import {
 import { startCluster, type ClusterUnderTest } from '../helpers/cluster.js';
 import { builder, DRIVER } from '../helpers/driver.js';
 import { commandCalls, infoField, scriptsSince, startRedis, type RedisUnderTest } from '../helpers/redis.js';
+import { gate, openAbandonedGates, type Gate } from '../helpers/gate.js';
 import { rejection, within } from '../helpers/settle.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-interface Gate<T> {
-  readonly promise: Promise<T>;
-  open(value: T): void;
-}
-
-/** Gates not yet opened: a test that fails midway leaves no factory held into the next test. */
-const shut = new Set<() => void>();
-
-/** A promise the test settles: a factory waits on one, so the test decides what happens while it runs. */
-function gate<T = void>(tracked = true): Gate<T> {
-  let open!: (value: T) => void;
-  const promise = new Promise<T>((resolve) => {
-    open = resolve;
-  });
-  if (tracked) {
-    // Opened rather than failed: a rejection nobody awaits any more would be an unhandled one.
-    const abandon = (): void => open(undefined as T);
-    shut.add(abandon);
-    void promise.then(() => shut.delete(abandon));
-  }
-  return { promise, open };
-}
-
-/** Opens every gate a test left shut, so that its factories end. */
-function openAbandonedGates(): void {
-  for (const abandon of [...shut]) abandon();
-}
 
 /** Polls `check` until it returns true; fails with `what` after `limit` ms. */
 async function until(what: string, check: () => boolean | Promise<boolean>, limit = 5_000): Promise<void> {

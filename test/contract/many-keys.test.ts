@@ -31,24 +31,12 @@ import { keySlot } from '../../src/driver/slot.js';
 import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from '../helpers/cluster.js';
 import { builder, DRIVER } from '../helpers/driver.js';
 import { commandCalls, scriptsSince, startRedis, totalScripts, type RedisUnderTest } from '../helpers/redis.js';
+import { gate } from '../helpers/gate.js';
 import { rejection, within as withinMs } from '../helpers/settle.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-interface Gate {
-  readonly promise: Promise<void>;
-  open(): void;
-}
-
-/** A promise the test settles: a getOrSet factory waits on one, so its entry stays pending until the test says. */
-function gate(): Gate {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  return { promise, open };
-}
 
 const within = <T>(what: string, promise: Promise<T>): Promise<T> => withinMs(what, promise, 1_000);
 

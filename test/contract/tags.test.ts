@@ -28,34 +28,12 @@ import { keySlot } from '../../src/driver/slot.js';
 import { startCluster, type ClusterNodeUnderTest, type ClusterUnderTest } from '../helpers/cluster.js';
 import { builder, DRIVER } from '../helpers/driver.js';
 import { commandCalls, scriptsSince, startRedis, totalScripts, type RedisUnderTest } from '../helpers/redis.js';
+import { gate, openAbandonedGates } from '../helpers/gate.js';
 import { rejection, within as withinMs } from '../helpers/settle.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Helpers
 
-interface Gate<T> {
-  readonly promise: Promise<T>;
-  open(value: T): void;
-}
-
-/** Gates not yet opened: a test that fails midway leaves no factory held into the next test. */
-const shut = new Set<() => void>();
-
-/** A promise the test settles: a factory waits on one, so the test decides what happens while it runs. */
-function gate<T = void>(): Gate<T> {
-  let open!: (value: T) => void;
-  const promise = new Promise<T>((resolve) => {
-    open = resolve;
-  });
-  const abandon = (): void => open(undefined as T);
-  shut.add(abandon);
-  void promise.then(() => shut.delete(abandon));
-  return { promise, open };
-}
-
-function openAbandonedGates(): void {
-  for (const abandon of [...shut]) abandon();
-}
 
 const within = <T>(what: string, promise: Promise<T>): Promise<T> => withinMs(what, promise, 3_000);
 

@@ -65,8 +65,10 @@ try {
 async function staleWhileRevalidate(): Promise<void> {
   const key = new CacheKey('demo', 1, [{ key: 'report', value: 'daily' }]);
   let version = 0;
+  let refreshStarted: () => void = () => undefined;
   const factory = async (): Promise<{ version: number; computedAt: string }> => {
     version += 1;
+    refreshStarted();
     await sleep(100); // a slow data source
     return { version, computedAt: new Date().toISOString().slice(11, 23) };
   };
@@ -74,10 +76,12 @@ async function staleWhileRevalidate(): Promise<void> {
   log('getOrSet on a missing key (factory runs)', await backend.getOrSet(key, factory, options));
   log('getOrSet again (fresh: no factory call)', await backend.getOrSet(key, factory, options));
   await sleep(350);
+  const refreshing = new Promise<void>((resolve) => (refreshStarted = resolve));
   const started = Date.now();
   const served = await Promise.all(Array.from({ length: 50 }, () => backend.getOrSet(key, factory, options)));
   log(`50 calls after 350 ms (stale), answered in ${Date.now() - started} ms`, served[0]);
-  log('  meanwhile one refresh holds the lease', `factory calls so far: ${version}`);
+  await refreshing;
+  log('  meanwhile one refresh took the lease', `factory calls so far: ${version}`);
   await sleep(150);
   log('getOrSet once the refresh landed', await backend.getOrSet(key, factory, options));
 }

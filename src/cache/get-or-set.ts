@@ -225,8 +225,8 @@ export class GetOrSet {
         continue;
       }
       if (lease === LEASE_TAKEN) return this.#compute(redisKey, key, factory, options, token, null);
-      // Never less than 1 ms: a lease reply other than -1 means wait, whatever the number.
-      // Another caller computes it: poll until its value is there, or until its lease may be taken over.
+      // Another caller computes it: poll until its value is there, or until its lease may be taken over
+      // (never sooner than 1 ms: a lease reply other than -1 means wait, whatever the number).
       await delay(Math.max(1, Math.min(poll, lease, options.lockTimeout)));
       poll = Math.min(poll * 2, MAX_POLL_MS);
     }
@@ -309,7 +309,9 @@ export class GetOrSet {
       try {
         tagsField = await this.#tags.field(options.tags, contextOf(key));
       } catch (error) {
-        if (stale === null) await this.#release(redisKey, key, token);
+        // A background refresh has nobody to give a value to: it fails (reported), the stale value stays.
+        if (stale !== null) throw error;
+        await this.#release(redisKey, key, token);
         return await this.#rideOut(error, key, factory);
       }
     }

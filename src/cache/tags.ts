@@ -52,7 +52,9 @@ export class Tags {
     const written = fields.map((field, index) => (field === null ? null : parseField(field, { operation, key: keyOf(index) })));
     const tags = [...new Set(written.flatMap((pairs) => (pairs === null ? [] : pairs.map(([tag]) => tag))))];
     if (tags.length === 0) return fields.map(() => false);
-    const current = await this.#each(tags, (keys) => scripts.readTags(this.#driver, keys), { operation });
+    // A failing check of one entry names its key; of several, the operation.
+    const context: ErrorContext = fields.length === 1 ? { operation, key: keyOf(0) } : { operation };
+    const current = await this.#each(tags, (keys) => scripts.readTags(this.#driver, keys), context);
     const tokenOf = new Map(tags.map((tag, index) => [tag, current[index]]));
     return written.map((pairs) => pairs !== null && pairs.some(([tag, token]) => tokenOf.get(tag) !== token));
   }

@@ -1,31 +1,31 @@
 #!lua flags=allow-oom
---- Removes many cache entries in one atomic step and replies how many entries it removed (a key given
---- twice counts once; pending entries are removed, as remove does, but not counted). When a key holds
---- anything but a cache entry, the whole call is refused with FOREIGN_DATA naming its position
---- ('entry <n>: ...', from 1), and nothing is removed.
+--- Removes many cache entries in one atomic step and replies, for each key in order, 1 when it removed an
+--- entry there and 0 when it removed none (a key given again was removed already; a pending entry is
+--- removed, as remove does, but not counted). When a key holds anything but a cache entry, nothing is
+--- removed and the reply holds, at its position, the error remove would reply, as a string (0 elsewhere).
 ---@script remove_many
 ---@key entries... Hashes that hold the entries
 ---@include entry_state
----@include batch_error
----@return number
+---@return (number | string)[]
 
-local present = {}
+local present, replies, failed = {}, {}, false
 for i = 1, #KEYS do
   local state = entry_state(i)
   if type(state) == 'table' then
-    return batch_error(i, state)
+    replies[i], failed = state.err, true
+  else
+    replies[i], present[i] = 0, state
   end
-  present[i] = state
+end
+if failed then
+  return replies
 end
 
-local removed = 0
 for i = 1, #KEYS do
   if present[i] ~= 0 then
     -- DEL replies 0 for a key given again: it was removed already.
     local gone = redis.call('DEL', KEYS[i])
-    if present[i] == 1 then
-      removed = removed + gone
-    end
+    replies[i] = present[i] == 1 and gone or 0
   end
 end
-return removed
+return replies

@@ -1,7 +1,7 @@
 import * as scripts from '../../generated/index.js';
 import type { CacheKeyFormat } from '../codecs/key-format.js';
 import type { CacheKey } from '../core/cache-key.js';
-import { ForeignDataError, InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
+import { InvalidValueError, type Operation } from '../core/errors.js';
 import type { RedisKey } from '../core/scripting.js';
 import type { Driver } from '../driver/driver.js';
 import { replyFailure } from '../driver/failures.js';
@@ -23,9 +23,6 @@ export interface ManyKeysConfig {
   readonly maxValueBytes: number;
   readonly clustered: boolean;
 }
-
-// What a many-key script's error reply puts before the reason: the position of the key, from 1.
-const ENTRY_PREFIX = /^entry (\d+): ([\s\S]*)$/;
 
 /**
  * The many-key operations of a backend: every key and value is checked before anything is sent; the
@@ -51,12 +48,9 @@ export class ManyKeys {
     const replies: scripts.ReadReply[] = new Array(keys.length);
     await Promise.all(
       batchesOf(redisKeys, this.#clustered).map(async (batch) => {
-        const got = await this.#call(() => scripts.readMany(this.#driver, batch.map((at) => redisKeys[at]!)), keys, batch, operation);
-        for (let index = 0; index < batch.length; index++) {
-          const reply = got[index] ?? null;
-          if (typeof reply === 'string') throw replyFailure(reply, errorContext(operation, keys[batch[index]!]!), undefined);
-          replies[batch[index]!] = reply;
-        }
+        const got = await this.#call(() => scripts.readMany(this.#driver, batch.map((at) => redisKeys[at]!)), operation);
+        throwFirstFailure(got, keys, batch, operation);
+        for (let index = 0; index < batch.length; index++) replies[batch[index]!] = (got[index] ?? null) as scripts.ReadReply;
       }),
     );
     return replies;
@@ -86,11 +80,8 @@ export class ManyKeys {
           fields[3 * index + 1] = staleMs === null ? '' : String(staleMs);
           fields[3 * index + 2] = expireMs === null ? '' : String(expireMs - now);
         });
-        return this.#call(() => scripts.writeMany(this.#driver, batch.map((at) => redisKeys[at]!), 1, fields), keys, batch, operation).then((replies) => {
-          // All or nothing: with an error anywhere in the call, nothing of it was written.
-          const failed = replies.findIndex((reply) => typeof reply === 'string');
-          if (failed !== -1) throw replyFailure(replies[failed] as string, errorContext(operation, keys[batch[failed]!]!), undefined);
-        });
+        // All or nothing: with an error anywhere in the call, nothing of it was written.
+        return this.#call(() => scripts.writeMany(this.#driver, batch.map((at) => redisKeys[at]!), 1, fields), operation).then((replies) => throwFirstFailure(replies, keys, batch, operation));
       }),
     );
   }
@@ -99,7 +90,12 @@ export class ManyKeys {
   async remove(keys: readonly CacheKey[], operation: Operation): Promise<number> {
     const redisKeys = this.#encodeAll(keys, operation);
     const counts = await Promise.all(
-      batchesOf(redisKeys, this.#clustered).map((batch) => this.#call(() => scripts.removeMany(this.#driver, batch.map((at) => redisKeys[at]!)), keys, batch, operation)),
+      batchesOf(redisKeys, this.#clustered).map(async (batch) => {
+        // All or nothing too: with foreign data anywhere in the call, nothing of it was removed.
+        const replies = await this.#call(() => scripts.removeMany(this.#driver, batch.map((at) => redisKeys[at]!)), operation);
+        throwFirstFailure(replies, keys, batch, operation);
+        return (replies as number[]).reduce((sum, count) => sum + count, 0);
+      }),
     );
     return counts.reduce((sum, count) => sum + count, 0);
   }
@@ -110,19 +106,18 @@ export class ManyKeys {
     return Array.from(keys, (key, index) => encodeKey(this.#keyFormat, key, operation, `entry ${index + 1}: `));
   }
 
-  /** Runs one script call of a batch; a failure names the key it happened at when the script says which. */
-  async #call<R>(send: () => Promise<R>, keys: readonly CacheKey[], batch: readonly number[], operation: Operation): Promise<R> {
+  /** Runs one script call of a batch, its failure a typed error. */
+  async #call<R>(send: () => Promise<R>, operation: Operation): Promise<R> {
     try {
       return await send();
     } catch (error) {
-      throw this.#named(this.#driver.toBackendError(error, { operation }), keys, batch, operation);
+      throw this.#driver.toBackendError(error, { operation });
     }
   }
+}
 
-  #named(error: BackendError, keys: readonly CacheKey[], batch: readonly number[], operation: Operation): BackendError {
-    const match = error instanceof ForeignDataError ? ENTRY_PREFIX.exec(error.reason) : null;
-    const at = match === null ? undefined : batch[Number(match[1]) - 1];
-    if (match === null || at === undefined) return error;
-    return new ForeignDataError(match[2]!, errorContext(operation, keys[at]!), { cause: error });
-  }
+/** Throws, naming its key, the first error a many-key script replied at a key's position (a string there). */
+function throwFirstFailure(replies: readonly unknown[], keys: readonly CacheKey[], batch: readonly number[], operation: Operation): void {
+  const failed = replies.findIndex((reply) => typeof reply === 'string');
+  if (failed !== -1) throw replyFailure(replies[failed] as string, errorContext(operation, keys[batch[failed]!]!), undefined);
 }

@@ -202,14 +202,22 @@ export class RedisBackendBuilder<Backend = RedisBackend> {
   }
 
   /**
-   * Turns batching of the backend's own connection on or off: the calls issued in the same event-loop
-   * tick share a few socket writes. The runner corks the socket: the first call of a tick leaves at once
-   * (the server starts on it), the others in writes of 8, the rest when the tick ends. It replaces ioredis'
-   * own auto-pipelining, which costs more client CPU per call.
+   * Turns batching on or off. Two kinds, both for the calls issued in the same event-loop tick:
+   * - On a single node, neighbouring single-key calls of one kind are merged into one many-key script call:
+   *   consecutive reads (`read`, `get`, and the first read of `getOrSet`) into one `read_many`, consecutive
+   *   untagged writes (`write`, `set`) into one `write_many`, at most 100 keys each. Every call of the tick
+   *   still runs in the order it was made, and each caller gets its own reply or error. A script call costs
+   *   the server mostly EVALSHA's own overhead, which a merged call pays once.
+   * - The calls share a few socket writes: the ioredis runner corks the socket (the first call of a tick
+   *   leaves at once, the others in writes of 8, the rest when the tick ends), in place of ioredis' own
+   *   auto-pipelining, which costs more client CPU per call; node-redis always writes a tick's calls together.
    *
    * # Default
-   * On. Measured in `bench/` (BENCHMARKS.md, 256 in flight, 100 B): faster than ioredis writing each call
-   * by itself and than its auto-pipelining.
+   * On. Measured in `bench/` (BENCHMARKS.md).
+   *
+   * # Caveats
+   * - A merged call is one script call: a timeout or a lost connection fails each of its callers.
+   * - Calls are not merged on a cluster, where a script call's keys must share a slot.
    */
   autoPipelining(enabled: boolean): this {
     this.#autoPipelining = enabled;

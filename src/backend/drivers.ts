@@ -13,6 +13,7 @@ import type { IoredisClient } from '../ioredis/runner.js';
 import { isNodeRedisClient, isNodeRedisCluster, isNodeRedisInstalled, NODE_REDIS_PACKAGE, unsupportedOption } from '../node-redis/detect.js';
 import type { ConnectionTarget } from './config.js';
 import { DeferredDriver } from './deferred-driver.js';
+import { MergingDriver } from './merging-driver.js';
 
 const DRIVER_NAMES: readonly DriverName[] = ['ioredis', 'node-redis'];
 
@@ -48,8 +49,18 @@ export function isClusterTarget(target: ConnectionTarget): boolean {
   return isIoredisClient(target.client) ? target.client.isCluster : isNodeRedisCluster(target.client);
 }
 
-/** Creates the driver `name` for `target`. The node-redis driver's module is imported on its first call. */
+/**
+ * Creates the driver `name` for `target`, merging the calls of a tick (see {@link MergingDriver}) on a
+ * single node unless batching was turned off with `autoPipelining(false)`.
+ */
 export function createDriver(name: DriverName, target: ConnectionTarget): Driver {
+  const driver = driverFor(name, target);
+  const merges = !isClusterTarget(target) && (target.kind === 'client' || target.settings.autoPipelining);
+  return merges ? new MergingDriver(driver) : driver;
+}
+
+/** The driver `name` for `target`. The node-redis driver's module is imported on its first call. */
+function driverFor(name: DriverName, target: ConnectionTarget): Driver {
   if (name === 'ioredis') {
     return target.kind === 'mode' ? IoredisDriver.open(target.mode, target.settings) : IoredisDriver.over(target.client as IoredisClient);
   }

@@ -50,6 +50,14 @@ export function isAuthenticationReply(message: string): boolean {
 // Prefixes the scripts put on their own error replies.
 const FOREIGN_DATA = 'FOREIGN_DATA ';
 
+/**
+ * An error reply the server gave one key of a many-key script call that merged single-key calls (see
+ * `MergingDriver`): the driver maps it as {@link replyFailure} maps the error reply of the call alone.
+ */
+export class InlineReplyError extends Error {
+  override readonly name = 'InlineReplyError';
+}
+
 /** The error for a {@link ConnectFailure}. */
 export function connectionFailure(failure: ConnectFailure, context: ErrorContext): BackendError {
   return failure.authentication

@@ -7,6 +7,7 @@ import { BackendError, type ErrorContext } from '../core/errors.js';
 import {
   ConnectFailure,
   connectionFailure,
+  InlineReplyError,
   lostConnectionFailure,
   replyFailure,
   timeoutFailure,
@@ -39,6 +40,7 @@ export function connectFailureOf(error: unknown, where: string, timeoutMs: numbe
 export function toBackendError(error: unknown, context: ErrorContext): BackendError {
   if (error instanceof BackendError) return error;
   if (error instanceof ConnectFailure) return connectionFailure(error, context);
+  if (error instanceof InlineReplyError) return replyFailure(error.message, context, error);
   const message = error instanceof Error ? error.message : String(error);
   const cause = error instanceof Error ? credentialFree(error) : error;
   if (error instanceof Error && error.name === 'ReplyError') return replyFailure(message, context, cause);

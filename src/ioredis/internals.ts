@@ -31,8 +31,6 @@ export interface Corkable {
 /** What ioredis keeps of the calls sent on a connection and not answered yet (`Redis#commandQueue`). */
 export interface AnswerQueue {
   readonly length: number;
-  peekBack(): unknown;
-  toArray(): unknown[];
 }
 
 interface Internals {
@@ -106,7 +104,7 @@ export function checkInternals(client: IoredisClient): void {
   if (probe !== undefined) {
     if (typeof probe.flushQueue !== 'function') missing.push('Redis#flushQueue');
     const queue = probe.commandQueue;
-    if (queue === undefined || typeof queue.peekBack !== 'function' || typeof queue.toArray !== 'function') missing.push('Redis#commandQueue');
+    if (queue === undefined || typeof queue.length !== 'number') missing.push('Redis#commandQueue');
   }
   for (const connection of connections) {
     const stream = socketOf(connection);

@@ -154,7 +154,7 @@ export class NodeRedisClusterRunner implements ScriptRunner {
     if (waiting !== undefined) return waiting.then(() => this.#sendOn(client, args, script, options, undefined, deadline));
     const reply = sendScript(client, args, script, options, reroute);
     if (this.#timeoutMs === null) return reply;
-    (this.#watch as SilentConnectionWatch).sent(client, reply);
+    (this.#watch as SilentConnectionWatch).sent(client);
     return withinTimeout(reply, this.#timeoutMs);
   }
 }

@@ -6,7 +6,7 @@
 import { ErrorReply } from '@redis/client';
 
 import { BackendError, type ErrorContext } from '../core/errors.js';
-import { ConnectFailure, connectionFailure, lostConnectionFailure, replyFailure, timeoutFailure } from '../driver/failures.js';
+import { ConnectFailure, connectionFailure, InlineReplyError, lostConnectionFailure, replyFailure, timeoutFailure } from '../driver/failures.js';
 import { ResponseTimeout } from './commands.js';
 
 /**
@@ -16,6 +16,7 @@ import { ResponseTimeout } from './commands.js';
 export function toBackendError(error: unknown, context: ErrorContext): BackendError {
   if (error instanceof BackendError) return error;
   if (error instanceof ConnectFailure) return connectionFailure(error, context);
+  if (error instanceof InlineReplyError) return replyFailure(error.message, context, error);
   if (error instanceof ResponseTimeout) return timeoutFailure(context, error);
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof ErrorReply) return replyFailure(message, context, error);

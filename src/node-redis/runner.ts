@@ -62,7 +62,7 @@ export class NodeRedisRunner implements ScriptRunner {
     const client = this.#source.client;
     const reply = sendScript(client, scriptCommand(script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script, keysAndArguments), script, BUFFER_REPLIES);
     if (this.#timeoutMs === null) return reply;
-    (this.#watch as SilentConnectionWatch).sent(client, reply);
+    (this.#watch as SilentConnectionWatch).sent(client);
     return withinTimeout(reply, this.#timeoutMs);
   }
 }

@@ -1,0 +1,163 @@
+// @drivers ioredis node-redis
+/**
+ * The single-key calls of one tick merged into many-key script calls on a single node (MergingDriver):
+ * counted with the server's own `INFO commandstats`, each caller still gets its own reply or its own
+ * error, the calls of a tick run in the order they were made, a failure of the merged call is every
+ * member's, and calls made before close() are answered.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { CacheKey, CacheValue, ConnectionMode, ForeignDataError, TimeoutError, type RedisBackend } from '../../src/index.js';
+import { builder, DRIVER } from '../helpers/driver.js';
+import { commandCalls, scriptsSince, startRedis, totalScripts, type RedisUnderTest } from '../helpers/redis.js';
+import { rejection } from '../helpers/settle.js';
+
+const test = suite(`merged calls [${DRIVER}]`);
+let redis: RedisUnderTest;
+let backend: RedisBackend;
+
+test.before(async () => {
+  redis = await startRedis();
+  backend = builder().connection(ConnectionMode.single(redis.url)).build();
+});
+
+test.after(async () => {
+  await backend.close();
+  await redis.stop();
+});
+
+const key = (name: string, i = 0): CacheKey => new CacheKey('merged', 1, [{ key: name, value: String(i) }]);
+const hour = (): Date => new Date(Date.now() + 3_600_000);
+
+/**
+ * Connected, with every script the tests send cached on the server: a script's first call is answered
+ * NOSCRIPT and sent again as EVAL, after the calls sent behind it.
+ */
+async function warmUp(target: RedisBackend): Promise<void> {
+  const [a, b] = [key('warm-up', 1), key('warm-up', 2)];
+  await target.set(a, new CacheValue(1));
+  await target.get(a);
+  await target.delete(a);
+  await Promise.all([target.set(a, new CacheValue(1)), target.set(b, new CacheValue(2)), target.get(a), target.get(b)]);
+}
+
+/** The script calls `work` makes, by command, as the server counted them. */
+async function scriptCalls(work: () => Promise<unknown>): Promise<Record<string, number>> {
+  await warmUp(backend);
+  const before = await commandCalls(redis.admin);
+  await work();
+  return scriptsSince(before, await commandCalls(redis.admin));
+}
+
+test('50 gets of one tick are one read_many call, each caller with its own entry', async () => {
+  await Promise.all(Array.from({ length: 50 }, (_, i) => backend.set(key('get', i), new CacheValue(`value ${i}`, hour()))));
+  let results: (CacheValue<string> | null)[] = [];
+  const calls = await scriptCalls(async () => {
+    // Key 50 was never written: its caller gets null, the others their own value.
+    results = await Promise.all(Array.from({ length: 51 }, (_, i) => backend.get<string>(key('get', i))));
+  });
+  assert.equal(calls, { evalsha: 0, evalsha_ro: 1, eval: 0, eval_ro: 0 });
+  assert.equal(results.slice(0, 50).map((hit) => hit?.data), Array.from({ length: 50 }, (_, i) => `value ${i}`));
+  assert.is(results[50], null);
+  assert.ok(results.slice(0, 50).every((hit) => hit !== null && hit.expire !== null && hit.expire.getTime() > Date.now() + 3_500_000), 'each with its own TTL');
+});
+
+test('40 untagged sets of one tick are one write_many call; each entry has its own data, stale time and TTL', async () => {
+  const now = Date.now();
+  const calls = await scriptCalls(() =>
+    Promise.all(Array.from({ length: 40 }, (_, i) => backend.set(key('set', i), new CacheValue(i, new Date(now + 60_000 + i * 1_000), new Date(now + 30_000))))),
+  );
+  assert.is(totalScripts(calls), 1);
+  for (let i = 0; i < 40; i += 13) {
+    const hit = await backend.get<number>(key('set', i));
+    assert.is(hit?.data, i);
+    assert.is(hit?.stale?.getTime(), now + 30_000);
+    const ttl = await redis.admin.pttl(new CacheKey('merged', 1, [{ key: 'set', value: String(i) }]).toString());
+    assert.ok(ttl > 55_000 + i * 1_000 && ttl <= 60_000 + i * 1_000, `entry ${i}: pttl ${ttl}`);
+  }
+});
+
+test('calls of one tick run in the order they were made: only neighbours of one kind are merged', async () => {
+  const k = key('order');
+  let seen: unknown[] = [];
+  const calls = await scriptCalls(async () => {
+    seen = await Promise.all([
+      backend.set(k, new CacheValue('a')),
+      backend.get<string>(k),
+      backend.get<string>(key('order', 1)),
+      backend.set(k, new CacheValue('b')),
+      backend.set(key('order', 1), new CacheValue('c')),
+      backend.get<string>(k),
+      backend.delete(k),
+      backend.get<string>(k),
+    ]);
+  });
+  assert.equal(
+    seen.map((reply) => (reply instanceof CacheValue ? reply.data : reply)),
+    [undefined, 'a', null, undefined, undefined, 'b', { kind: 'deleted', count: 1 }, null],
+  );
+  // set | get get | set set | get | delete | get: six calls for eight.
+  assert.is(totalScripts(calls), 6);
+  assert.is((await backend.get<string>(key('order', 1)))?.data, 'c');
+});
+
+test('foreign data at one key fails its own caller only, named; the merged neighbours are served', async () => {
+  await redis.admin.set(key('foreign').toString(), 'not an entry');
+  await backend.set(key('foreign-next'), new CacheValue('next'));
+  const reads = await Promise.allSettled([backend.get(key('foreign-prev')), backend.get(key('foreign')), backend.get<string>(key('foreign-next'))]);
+  assert.equal(reads[0], { status: 'fulfilled', value: null });
+  assert.is(reads[1].status, 'rejected');
+  const readError = (reads[1] as PromiseRejectedResult).reason as Error;
+  assert.instance(readError, ForeignDataError);
+  assert.match(readError.message, 'get of key _prefix=merged&_version=1&foreign=0');
+  assert.is(((reads[2] as PromiseFulfilledResult<CacheValue<string> | null>).value)?.data, 'next');
+
+  const writes = await Promise.allSettled([backend.set(key('w-prev'), new CacheValue(1)), backend.set(key('foreign'), new CacheValue(2)), backend.set(key('w-next'), new CacheValue(3))]);
+  assert.equal(writes.map((write) => write.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.instance((writes[1] as PromiseRejectedResult).reason, ForeignDataError);
+  assert.match(String((writes[1] as PromiseRejectedResult).reason), 'set of key _prefix=merged&_version=1&foreign=0');
+  assert.is(await redis.admin.get(key('foreign').toString()), 'not an entry', 'the foreign key is left as it was');
+  assert.equal([(await backend.get(key('w-prev')))?.data, (await backend.get(key('w-next')))?.data], [1, 3]);
+});
+
+test('a merged call that times out fails every caller, each error naming its own key', async () => {
+  const timed = builder().connection(ConnectionMode.single(redis.url)).responseTimeout(100).build();
+  try {
+    await warmUp(timed);
+    const pause = redis.admin.client('PAUSE', '300', 'ALL');
+    const errors = await Promise.all([0, 1, 2].map((i) => rejection(timed.get(key('paused', i)))));
+    await pause;
+    errors.forEach((error, i) => {
+      assert.instance(error, TimeoutError);
+      assert.match(error.message, `get of key _prefix=merged&_version=1&paused=${i} failed`);
+    });
+  } finally {
+    await timed.close();
+  }
+});
+
+test('calls made in the tick of close() are sent and answered before the connection closes', async () => {
+  const closing = builder().connection(ConnectionMode.single(redis.url)).build();
+  await warmUp(closing);
+  const writes = [closing.set(key('closing', 1), new CacheValue('one')), closing.set(key('closing', 2), new CacheValue('two'))];
+  await closing.close();
+  await Promise.all(writes);
+  assert.equal([(await backend.get(key('closing', 1)))?.data, (await backend.get(key('closing', 2)))?.data], ['one', 'two']);
+});
+
+if (DRIVER === 'ioredis') {
+  test('autoPipelining(false) merges nothing: one script call per get', async () => {
+    const unbatched = builder().connection(ConnectionMode.single(redis.url)).autoPipelining(false).build();
+    try {
+      await warmUp(unbatched);
+      const before = await commandCalls(redis.admin);
+      await Promise.all(Array.from({ length: 10 }, (_, i) => unbatched.get(key('unbatched', i))));
+      assert.is(totalScripts(scriptsSince(before, await commandCalls(redis.admin))), 10);
+    } finally {
+      await unbatched.close();
+    }
+  });
+}
+
+test.run();

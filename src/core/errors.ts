@@ -49,8 +49,11 @@ export type BackendErrorCode =
  * `run` the name of the script.
  */
 export interface ErrorContext {
+  /** The operation that failed; it becomes {@link BackendError.operation}. */
   readonly operation: Operation;
+  /** The key, already rendered (see `CacheKey.toString`); absent for an operation without one, such as `connect`. */
   readonly key?: string;
+  /** For `run`: the name of the script ({@link ScriptDefinition.name}). */
   readonly script?: string;
 }
 

@@ -129,6 +129,13 @@ export class IoredisScriptRunner implements ScriptRunner {
     this.#corked.clear();
   };
 
+  /**
+   * A runner over `client`, which the application keeps owning: the runner never connects, quits or
+   * configures it.
+   *
+   * # Default
+   * `options` is `{}`: no wait bound of its own (ioredis' offline queue applies) and no batching.
+   */
   constructor(client: IoredisClient, options: IoredisScriptRunnerOptions = {}) {
     this.#client = client;
     this.#commands = client as unknown as BufferScriptCommands;

@@ -12,7 +12,7 @@
  * await backend.close();
  * ```
  *
- * @module
+ * @module redis-lua-cache
  */
 export { RedisBackend, type DeleteStatus } from './backend/backend.js';
 export { DEFAULT_LOCK_TIMEOUT, type Factory, type FactoryContext, type GetOrSetOptions } from './cache/options.js';

@@ -17,8 +17,26 @@ import { createDriver } from './drivers.js';
 import { checkWrite, encodeKey, errorContext } from './entries.js';
 import { ManyKeys, type ManyWrite } from './many-keys.js';
 
-/** Outcome of a remove: how many entries were deleted, or that there was none. */
-export type DeleteStatus = { readonly kind: 'deleted'; readonly count: number } | { readonly kind: 'missing' };
+/**
+ * Outcome of a remove: how many entries were deleted, or that there was none.
+ *
+ * # Examples
+ * ```ts
+ * const status = await backend.delete(key);
+ * if (status.kind === 'deleted') console.log(`removed ${status.count}`);
+ * ```
+ */
+export type DeleteStatus =
+  | {
+      /** At least one entry was removed. */
+      readonly kind: 'deleted';
+      /** How many entries were removed: 1 for one key; for many keys, the distinct keys that held one (a key given twice counts once). */
+      readonly count: number;
+    }
+  | {
+      /** No key held an entry: nothing was removed. */
+      readonly kind: 'missing';
+    };
 
 const MISSING: DeleteStatus = Object.freeze({ kind: 'missing' });
 

@@ -13,7 +13,15 @@ import { ConfigurationError } from '../core/errors.js';
 export interface Compressor {
   /** Stable name, for logs and diagnostics. */
   readonly name: string;
+  /** Compresses `data`, the serialized value, into the bytes stored in Redis. */
   compress(data: Buffer): Buffer;
+  /**
+   * Restores the serialized value from the stored bytes.
+   *
+   * # Caveats
+   * The bytes come from Redis and may be anything (another writer, another compressor): throw on a frame
+   * that is not valid rather than return garbage.
+   */
   decompress(data: Buffer): Buffer;
 }
 
@@ -58,6 +66,11 @@ export class GzipCompressor implements Compressor {
   readonly name = 'gzip';
   readonly #options: zlib.ZlibOptions;
 
+  /**
+   * A gzip compressor at `level`; throws `ConfigurationError` for a level outside -1 to 9.
+   *
+   * @param level The zlib level: 1 is fastest, 9 smallest, -1 zlib's default (6).
+   */
   constructor(readonly level = 6) {
     this.#options = { level: checkLevel('GzipCompressor level', level, -1, 9, " (-1: zlib's default, 6)") };
   }
@@ -87,6 +100,11 @@ export class BrotliCompressor implements Compressor {
   readonly name = 'brotli';
   readonly #options: zlib.BrotliOptions;
 
+  /**
+   * A Brotli compressor at `quality`; throws `ConfigurationError` for a quality outside 0 to 11.
+   *
+   * @param quality The Brotli quality: 0 is fastest, 11 smallest.
+   */
   constructor(readonly quality = 4) {
     checkLevel('BrotliCompressor quality', quality, zlib.constants.BROTLI_MIN_QUALITY, zlib.constants.BROTLI_MAX_QUALITY);
     this.#options = { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: quality } };
@@ -169,6 +187,12 @@ export class ZstdCompressor implements Compressor {
   readonly name = 'zstd';
   readonly #codec: ZstdCodec;
 
+  /**
+   * A zstd compressor at `level`; throws `ConfigurationError` for a level outside -131072 to 22, or when
+   * no zstd is available (see Caveats above).
+   *
+   * @param level The zstd level: negative levels are fastest, 22 smallest, 0 zstd's default (3).
+   */
   constructor(readonly level = 3) {
     checkLevel('ZstdCompressor level', level, ZSTD_MIN_LEVEL, ZSTD_MAX_LEVEL, " (0: zstd's default, 3)");
     this.#codec = zstd ??= loadZstd();

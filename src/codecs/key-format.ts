@@ -90,5 +90,7 @@ const Compact: CacheKeyFormat = Object.freeze({ name: 'compact', encode: encodeC
  * |--------|------|----------------|-------------------|
  * | `UrlEncoded` (default) | larger | yes | yes |
  * | `Compact` | smaller | no | no |
+ *
+ * @namespace
  */
 export const CacheKeyFormat = Object.freeze({ UrlEncoded, Compact });

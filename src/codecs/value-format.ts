@@ -17,7 +17,15 @@ import { C1, Packr } from 'msgpackr';
 export interface Format {
   /** Stable name, for logs and diagnostics. */
   readonly name: string;
+  /** Turns `value` into the bytes to store (before compression); throws when it cannot represent it. */
   serialize(value: unknown): Buffer;
+  /**
+   * Turns stored bytes (after decompression) back into a value.
+   *
+   * # Caveats
+   * The bytes come from Redis and may have been written by anything: throw on bytes that are not valid
+   * for the format rather than return a made-up value.
+   */
   deserialize(bytes: Buffer): unknown;
 }
 

@@ -2,7 +2,15 @@ import { InvalidKeyError } from './errors.js';
 
 /** One `key=value` part of a {@link CacheKey}. A part without `value` encodes as `key=`. */
 export interface KeyPart {
+  /** The part's name: any string but `_prefix` and `_version` (reserved by the UrlEncoded format). */
   readonly key: string;
+  /**
+   * The part's value.
+   *
+   * # Default
+   * Absent: the part is a flag. In the UrlEncoded format an absent value and an empty one encode alike
+   * (`key=`); Compact keeps them apart.
+   */
   readonly value?: string;
 }
 
@@ -76,11 +84,21 @@ function checkedPart(part: KeyPart): KeyPart {
  * ```
  */
 export class CacheKey {
+  /** The namespace of the key, e.g. the service or the resource; any string, the empty one included. */
   readonly prefix: string;
+  /** The version of the cached data's shape, an integer from 0 to 2^32-1: bump it to stop reading old entries. */
   readonly version: number;
+  /** The `key=value` parts, in order: a copy of those given, so later changes to them do not reach the key. */
   readonly parts: readonly KeyPart[];
   #urlEncoded: string | undefined;
 
+  /**
+   * Checks and copies the parts; throws {@link InvalidKeyError} for a version out of range, a text that is
+   * not a string, or a reserved part key.
+   *
+   * # Default
+   * `parts` is empty: the key is the prefix and the version alone.
+   */
   constructor(prefix: string, version: number, parts: readonly KeyPart[] = []) {
     if (!Number.isInteger(version) || version < 0 || version > MAX_VERSION) {
       throw new InvalidKeyError(`version must be an integer from 0 to ${MAX_VERSION}, got ${String(version)}`);

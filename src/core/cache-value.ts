@@ -21,10 +21,28 @@ export type CacheState = 'actual' | 'stale' | 'expired';
  * ```
  */
 export class CacheValue<T> {
+  /** The cached data: bytes in the raw layer (`read`, `write`), any value of the value format in the typed layer. */
   readonly data: T;
+  /**
+   * When the entry expires: Redis removes it then (its TTL). `null`: it never expires.
+   *
+   * # Caveats
+   * An expire that is not in the future when written stores nothing and removes the old entry.
+   */
   readonly expire: Date | null;
+  /**
+   * When the entry goes stale: it is still served afterwards, but {@link cacheState} says `'stale'` and
+   * `getOrSet` refreshes it. `null`: it never goes stale.
+   */
   readonly stale: Date | null;
 
+  /**
+   * A value with the given lifetime. Nothing is checked here: writing it refuses an invalid `Date` with
+   * `InvalidValueError`, before anything is sent.
+   *
+   * # Default
+   * `expire` and `stale` are `null`.
+   */
   constructor(data: T, expire: Date | null = null, stale: Date | null = null) {
     this.data = data;
     this.expire = expire;

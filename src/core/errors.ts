@@ -49,8 +49,11 @@ export type BackendErrorCode =
  * `run` the name of the script.
  */
 export interface ErrorContext {
+  /** The operation that failed; it becomes {@link BackendError.operation}. */
   readonly operation: Operation;
+  /** The key, already rendered (see `CacheKey.toString`); absent for an operation without one, such as `connect`. */
   readonly key?: string;
+  /** For `run`: the name of the script ({@link ScriptDefinition.name}). */
   readonly script?: string;
 }
 
@@ -93,6 +96,18 @@ export abstract class BackendError extends Error {
   /** Why it failed, without the operation and key prefix. */
   readonly reason: string;
 
+  /**
+   * Builds the message from `context` and `reason`: `<operation> of key <key> failed: <reason>`, or the
+   * reason alone without a context. The key is shortened past 200 characters.
+   *
+   * # Caveats
+   * `reason` goes into the message as it is: it must not hold a password.
+   *
+   * # Examples
+   * ```ts
+   * new ForeignDataError('key holds a list, not a cache entry', { operation: 'read', key: String(key) });
+   * ```
+   */
   constructor(reason: string, context?: ErrorContext, options?: { cause?: unknown }) {
     super(describe(context, reason), options);
     this.name = new.target.name;
@@ -153,6 +168,7 @@ export class ScriptError extends BackendError {
   /** The error reply as the server sent it. */
   readonly serverMessage: string;
 
+  /** The reason is `Redis replied with an error: <serverMessage>`, with a hint for `OOM` and `NOPERM`. */
   constructor(serverMessage: string, context?: ErrorContext, options?: { cause?: unknown }) {
     super(`Redis replied with an error: ${serverMessage}${hint(serverMessage)}`, context, options);
     this.serverMessage = serverMessage;
@@ -212,6 +228,7 @@ export class ConfigurationError extends BackendError {
 export class MissingConnectionModeError extends ConfigurationError {
   override readonly code = 'MISSING_CONNECTION_MODE' as const;
 
+  /** The message says to call `.connection(...)` or `.client(...)` before `.build()`. */
   constructor() {
     super('no connection: call .connection(ConnectionMode.single(url)) or .client(existingClient) before .build()');
   }

@@ -2,7 +2,7 @@
  * The contract between the generated script wrappers (`generated/`) and a Redis client.
  *
  * The wrappers never import a Redis client: they describe a script ({@link ScriptDefinition}) and hand
- * it, with its keys and arguments, to a {@link ScriptRunner}. `src/ioredis-runner.ts` implements the
+ * it, with its keys and arguments, to a {@link ScriptRunner}. `src/ioredis/runner.ts` implements the
  * runner over ioredis; another client can be added by implementing this one interface.
  *
  * @module

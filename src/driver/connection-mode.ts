@@ -59,6 +59,7 @@ function parseEndpoint(url: string, what: string): Endpoint {
  * Its `toString()` and `inspect` output show the URL with the password replaced by `***`.
  */
 export class SingleConnectionMode {
+  /** Tells the two modes of a {@link ConnectionMode} apart: `'single'` here. */
   readonly kind = 'single' as const;
   readonly #endpoint: Endpoint;
   readonly #exponentBase: number;
@@ -103,10 +104,12 @@ export class SingleConnectionMode {
     return this.#endpoint.redacted;
   }
 
+  /** `single(<redacted URL>)`, e.g. `single(redis://user:***@host:6379/0)`: safe to log. */
   toString(): string {
     return `single(${this.describe()})`;
   }
 
+  /** What `util.inspect` and `console.log` show: the redacted URL, never the password. */
   [inspect.custom](): string {
     return `SingleConnectionMode { ${this.describe()} }`;
   }
@@ -120,6 +123,7 @@ export class SingleConnectionMode {
  * Its `toString()` and `inspect` output show the URLs with passwords replaced by `***`.
  */
 export class ClusterConnectionMode {
+  /** Tells the two modes of a {@link ConnectionMode} apart: `'cluster'` here. */
   readonly kind = 'cluster' as const;
   readonly #seeds: readonly Endpoint[];
   readonly #readFromReplicas: boolean;
@@ -164,10 +168,12 @@ export class ClusterConnectionMode {
     return this.#seeds.map((seed) => seed.redacted).join(', ');
   }
 
+  /** `cluster(<redacted seed URLs>)`, comma-separated: safe to log. */
   toString(): string {
     return `cluster(${this.describe()})`;
   }
 
+  /** What `util.inspect` and `console.log` show: the redacted seed URLs, never a password. */
   [inspect.custom](): string {
     return `ClusterConnectionMode { ${this.describe()} }`;
   }
@@ -184,6 +190,16 @@ export class ClusterConnectionMode {
  */
 export type ConnectionMode = SingleConnectionMode | ClusterConnectionMode;
 
+/**
+ * Creates a {@link ConnectionMode}: {@link ConnectionMode.single} for one server,
+ * {@link ConnectionMode.cluster} for a Redis Cluster. Give it to {@link RedisBackendBuilder.connection}.
+ *
+ * # Caveats
+ * Nothing connects here: the URLs are parsed and checked (a malformed one throws `ConfigurationError`
+ * at once), and the backend connects on its first operation.
+ *
+ * @namespace
+ */
 export const ConnectionMode = Object.freeze({
   /**
    * One Redis server at `url`: `redis://[user[:password]@]host[:port][/db]`, or `rediss://` for TLS

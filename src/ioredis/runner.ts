@@ -26,7 +26,7 @@ export interface IoredisScriptRunnerOptions {
   /**
    * Batch the calls of one event-loop tick into few socket writes, per connection: on a single node the
    * first call of a tick is written at once (the server starts on it while the caller issues the others),
-   * the next ones are corked and leave in writes of {@link BATCH_SIZE}, the rest when the tick ends
+   * the next ones are corked and leave in writes of 8 calls, the rest when the tick ends
    * (`process.nextTick`); on a cluster each node's calls of the tick leave together when it ends. Much
    * cheaper per call than ioredis auto-pipelining, which it replaces: ignored when the client has
    * `enableAutoPipelining` on. The backend sets it for the connection it opens.
@@ -129,6 +129,13 @@ export class IoredisScriptRunner implements ScriptRunner {
     this.#corked.clear();
   };
 
+  /**
+   * A runner over `client`, which the application keeps owning: the runner never connects, quits or
+   * configures it.
+   *
+   * # Default
+   * `options` is `{}`: no wait bound of its own (ioredis' offline queue applies) and no batching.
+   */
   constructor(client: IoredisClient, options: IoredisScriptRunnerOptions = {}) {
     this.#client = client;
     this.#commands = client as unknown as BufferScriptCommands;

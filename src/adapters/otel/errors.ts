@@ -1,8 +1,14 @@
 import { ScriptError } from '../../core/errors.js';
 
-/** `error.type`: the error's class name (`ForeignDataError`, `TimeoutError`, a factory's `TypeError`), low in cardinality. */
+/**
+ * `error.type`, low in cardinality: a `BackendError`'s `code` (`FOREIGN_DATA`, `TIMEOUT`), or for another
+ * error (a factory's) its `code` if it has a string one, else its class name (`TypeError`): the rule by
+ * which the SDK names the exception it records.
+ */
 export function errorType(error: unknown): string {
-  return error instanceof Error ? error.name : '_OTHER';
+  if (!(error instanceof Error)) return '_OTHER';
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' ? code : error.name;
 }
 
 /** `db.response.status_code`: the Redis error prefix (`OOM`, `NOPERM`, `ERR`) of an error reply, if the failure is one. */

@@ -15,7 +15,6 @@ import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, Periodic
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { counterAddScript } from '../../examples/generated/counter_add.js';
 import { instrumentRedisLuaCache, type RedisLuaCacheInstrumentation } from '../../src/adapters/otel/index.js';
 import { factoryChannel, getOrSetChannel, leaseWaitChannel, operationChannel } from '../../src/core/diagnostics.js';
 import { CacheKey, CacheValue, ConnectionMode, type RedisBackend, type ScriptDefinition } from '../../src/index.js';
@@ -101,11 +100,14 @@ let counter = 0;
 const key = (name: string): CacheKey => new CacheKey('otel', 1, [{ key: 'k', value: `${name}-${++counter}` }]);
 const later = (ms: number): Date => new Date(Date.now() + ms);
 
-/** A hand-made script that fails with a Redis error reply of prefix BOOM. */
-const failing: ScriptDefinition = (() => {
-  const source = "return redis.error_reply('BOOM the script failed')";
-  return { name: 'boom', source, sha1: createHash('sha1').update(source).digest('hex'), numberOfKeys: 0, readOnly: false };
-})();
+/** An application script, as the generator would describe it. */
+function script(name: string, source: string, numberOfKeys: number): ScriptDefinition {
+  return { name, source, sha1: createHash('sha1').update(source).digest('hex'), numberOfKeys, readOnly: false };
+}
+
+const counterAdd = script('counter_add', "return redis.call('INCRBY', KEYS[1], ARGV[1])", 1);
+/** Fails with a Redis error reply of prefix BOOM. */
+const failing = script('boom', "return redis.error_reply('BOOM the script failed')", 0);
 
 // ---------------------------------------------------------------------------------------------------------
 
@@ -213,7 +215,7 @@ test('raw, typed and many-key operations: one CLIENT span each, with the semanti
 
 test('run: the span names the application script; it is a child of the caller span', async (ctx) => {
   const parent = tracerProvider.getTracer('test').startSpan('request');
-  const reply = await context.with(trace.setSpan(context.active(), parent), () => ctx.backend.run(counterAddScript, ['otel:counter', 2]));
+  const reply = await context.with(trace.setSpan(context.active(), parent), () => ctx.backend.run(counterAdd, ['otel:counter', 2]));
   parent.end();
   assert.is(String(reply), '2');
   const span = only('run counter_add');

@@ -2,7 +2,7 @@ import { SpanKind, SpanStatusCode, context, type Attributes, type Counter, type 
 
 import type { CacheValue } from '../../core/cache-value.js';
 import type { LookupResult, OperationMessage } from '../../core/diagnostics.js';
-import { backendAttributes, lookupAttributes } from './attributes.js';
+import { lookupAttributes, operationAttributes } from './attributes.js';
 import { errorMessage, errorType, responseStatusCode } from './errors.js';
 import { ATTR } from './names.js';
 
@@ -14,11 +14,6 @@ interface Running {
 
 /** The reads whose results are counted as lookups. */
 const READS = new Set(['read', 'get', 'readMany', 'getMany']);
-
-/** A span name, low in cardinality: the operation, and for `run` the application's script. */
-function spanName(message: OperationMessage): string {
-  return message.script === undefined ? message.operation : `${message.operation} ${message.script}`;
-}
 
 function lookupOf(value: unknown): LookupResult {
   if (value === null) return 'miss';
@@ -42,16 +37,10 @@ export class OperationRecorder {
   }
 
   start(message: OperationMessage): void {
-    const name = spanName(message);
-    const attributes: Attributes = {
-      ...backendAttributes(message.backend),
-      [ATTR.dbOperationName]: message.operation,
-      [ATTR.dbQuerySummary]: name,
-      ...(message.script === undefined ? {} : { [ATTR.dbStoredProcedureName]: message.script }),
-    };
-    const batch = message.batchSize !== undefined && message.batchSize > 1 ? { [ATTR.dbOperationBatchSize]: message.batchSize } : {};
+    const { spanName, attributes } = operationAttributes(message.backend, message.operation, message.script);
+    const batched = message.batchSize !== undefined && message.batchSize > 1 ? { ...attributes, [ATTR.dbOperationBatchSize]: message.batchSize } : attributes;
     // Started in the caller's context: the span is a child of whatever span is active there.
-    const span = this.#tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: { ...attributes, ...batch } }, context.active());
+    const span = this.#tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes: batched }, context.active());
     this.#running.set(message, { span, startedAt: performance.now(), attributes });
   }
 

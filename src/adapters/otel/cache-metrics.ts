@@ -2,6 +2,7 @@ import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
 
 import type { FactoryMessage, GetOrSetLookupMessage, LeaseWaitMessage } from '../../core/diagnostics.js';
 import { lookupAttributes } from './attributes.js';
+import type { Settled } from './calls.js';
 import { errorType } from './errors.js';
 import { ATTR } from './names.js';
 
@@ -15,7 +16,6 @@ export interface CacheInstruments {
 /** Records `getOrSet`'s lookups, factory durations and lease waits from the channels' messages. */
 export class CacheRecorder {
   readonly #instruments: CacheInstruments;
-  readonly #factoryStarts = new WeakMap<FactoryMessage, number>();
 
   constructor(instruments: CacheInstruments) {
     this.#instruments = instruments;
@@ -25,19 +25,11 @@ export class CacheRecorder {
     this.#instruments.lookups.add(1, lookupAttributes(message.backend, 'getOrSet', message.result));
   }
 
-  factoryStart(message: FactoryMessage): void {
-    this.#factoryStarts.set(message, performance.now());
+  factoryBegin(): number {
+    return performance.now();
   }
 
-  /** The synchronous end of the factory's call: over only if it threw before returning its promise. */
-  factoryEnd(message: FactoryMessage): void {
-    if ('error' in message) this.factoryAsyncEnd(message);
-  }
-
-  factoryAsyncEnd(message: FactoryMessage): void {
-    const startedAt = this.#factoryStarts.get(message);
-    if (startedAt === undefined) return;
-    this.#factoryStarts.delete(message);
+  factoryFinish(message: Settled<FactoryMessage>, startedAt: number): void {
     const attributes: Attributes = { [ATTR.label]: message.backend.label, [ATTR.factoryRefresh]: message.refresh };
     if ('error' in message) attributes[ATTR.errorType] = errorType(message.error);
     this.#instruments.factoryDuration.record((performance.now() - startedAt) / 1000, attributes);

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { diag, metrics, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import { metrics, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import { channel, tracingChannel } from 'node:diagnostics_channel';
 
 import {
@@ -30,7 +30,8 @@ import {
 } from '../../core/diagnostics.js';
 import { CacheRecorder } from './cache-metrics.js';
 import { INSTRUMENTATION_SCOPE, METRIC, OPERATION_BUCKETS, WAIT_BUCKETS } from './names.js';
-import { OperationRecorder } from './operations.js';
+import { callSubscribers, guarded } from './calls.js';
+import { OperationRecorder, type Running } from './operations.js';
 
 export { ATTR, METRIC, INSTRUMENTATION_SCOPE } from './names.js';
 
@@ -122,20 +123,14 @@ export function instrumentRedisLuaCache(options: InstrumentationOptions = {}): R
     }),
   });
 
-  const operationHandlers = {
-    start: guarded((message: OperationMessage) => operations.start(message)),
-    end: guarded((message: OperationMessage) => operations.end(message)),
-    asyncStart: ignore,
-    asyncEnd: guarded((message: OperationMessage) => operations.asyncEnd(message)),
-    error: ignore,
-  };
-  const factoryHandlers = {
-    start: guarded((message: FactoryMessage) => cache.factoryStart(message)),
-    end: guarded((message: FactoryMessage) => cache.factoryEnd(message)),
-    asyncStart: ignore,
-    asyncEnd: guarded((message: FactoryMessage) => cache.factoryAsyncEnd(message)),
-    error: ignore,
-  };
+  const operationHandlers = callSubscribers<OperationMessage, Running>(
+    (message) => operations.begin(message),
+    (message, running) => operations.finish(message, running),
+  );
+  const factoryHandlers = callSubscribers<FactoryMessage, number>(
+    () => cache.factoryBegin(),
+    (message, startedAt) => cache.factoryFinish(message, startedAt),
+  );
   const onLookup = guarded((message: unknown) => cache.lookup(message as GetOrSetLookupMessage));
   const onLeaseWait = guarded((message: unknown) => cache.leaseWait(message as LeaseWaitMessage));
 
@@ -158,18 +153,4 @@ export function instrumentRedisLuaCache(options: InstrumentationOptions = {}): R
   };
   active = instrumentation;
   return instrumentation;
-}
-
-function ignore(): void {}
-
-// A subscriber that throws would surface as an uncaught exception in the application: report it to the
-// OpenTelemetry diagnostic logger instead.
-function guarded<M>(handler: (message: M) => void): (message: M) => void {
-  return (message) => {
-    try {
-      handler(message);
-    } catch (error) {
-      diag.error('redis-lua-cache/otel: a subscriber failed', error);
-    }
-  };
 }

@@ -3,10 +3,12 @@ import { SpanKind, SpanStatusCode, context, type Attributes, type Counter, type 
 import type { CacheValue } from '../../core/cache-value.js';
 import type { LookupResult, OperationMessage } from '../../core/diagnostics.js';
 import { lookupAttributes, operationAttributes } from './attributes.js';
+import type { Settled } from './calls.js';
 import { errorMessage, errorType, responseStatusCode } from './errors.js';
 import { ATTR } from './names.js';
 
-interface Running {
+/** A span in progress, and what its duration is measured with. */
+export interface Running {
   readonly span: Span;
   readonly startedAt: number;
   readonly attributes: Attributes;
@@ -21,14 +23,13 @@ function lookupOf(value: unknown): LookupResult {
 }
 
 /**
- * Turns the operation tracing channel's events into a CLIENT span per operation, a
- * `db.client.operation.duration` measurement, and, for reads, lookup counts.
+ * Turns each call on the operation tracing channel into a CLIENT span, a `db.client.operation.duration`
+ * measurement, and, for reads, lookup counts (the `begin` and `finish` of `callSubscribers`).
  */
 export class OperationRecorder {
   readonly #tracer: Tracer;
   readonly #duration: Histogram;
   readonly #lookups: Counter;
-  readonly #running = new WeakMap<OperationMessage, Running>();
 
   constructor(tracer: Tracer, duration: Histogram, lookups: Counter) {
     this.#tracer = tracer;
@@ -36,24 +37,15 @@ export class OperationRecorder {
     this.#lookups = lookups;
   }
 
-  start(message: OperationMessage): void {
+  begin(message: OperationMessage): Running {
     const { spanName, attributes } = operationAttributes(message.backend, message.operation, message.script);
     const batched = message.batchSize !== undefined && message.batchSize > 1 ? { ...attributes, [ATTR.dbOperationBatchSize]: message.batchSize } : attributes;
     // Started in the caller's context: the span is a child of whatever span is active there.
     const span = this.#tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes: batched }, context.active());
-    this.#running.set(message, { span, startedAt: performance.now(), attributes });
+    return { span, startedAt: performance.now(), attributes };
   }
 
-  /** The synchronous end of the call: the operation is over only if it threw before returning its promise. */
-  end(message: OperationMessage): void {
-    if ('error' in message) this.asyncEnd(message);
-  }
-
-  asyncEnd(message: OperationMessage): void {
-    const running = this.#running.get(message);
-    if (running === undefined) return;
-    this.#running.delete(message);
-    const { span, attributes } = running;
+  finish(message: Settled<OperationMessage>, { span, startedAt, attributes }: Running): void {
     let measured = attributes;
     if ('error' in message) {
       const { error } = message;
@@ -65,10 +57,9 @@ export class OperationRecorder {
     } else if (READS.has(message.operation)) {
       this.#countLookups(message);
     }
-    this.#duration.record((performance.now() - running.startedAt) / 1000, measured);
+    this.#duration.record((performance.now() - startedAt) / 1000, measured);
     span.end();
   }
-
   #countLookups(message: OperationMessage): void {
     const results = Array.isArray(message.result) ? (message.result as unknown[]) : [message.result];
     const counts: Record<LookupResult, number> = { hit: 0, miss: 0, stale: 0 };

@@ -60,8 +60,12 @@ export interface InstrumentationOptions {
 /** A running instrumentation, as {@link instrumentRedisLuaCache} returns it. */
 export interface RedisLuaCacheInstrumentation {
   /**
-   * Unsubscribes: from now on no backend reports (operations already started still end their spans).
+   * Unsubscribes: from now on no backend reports, and the backends' hot path is back to a property check.
    * Safe to call twice; {@link instrumentRedisLuaCache} may be called again afterwards.
+   *
+   * # Caveats
+   * Operations in flight at that moment are not reported: their spans are never ended, so never exported.
+   * Call it once the application stopped using its backends (after `close()`).
    */
   stop(): void;
 }

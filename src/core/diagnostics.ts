@@ -74,13 +74,17 @@ export type TracedOperation = Exclude<Operation, 'connect'>;
  * an array of them) or `error` (a `BackendError`, or the factory's own error for `getOrSet`).
  */
 export interface OperationMessage {
+  /** The backend the operation ran on. */
   readonly backend: BackendInfo;
+  /** The public method called: `get`, `getOrSet`, `run`, ... */
   readonly operation: TracedOperation;
   /** For `run`, the name of the application's script; otherwise `undefined`. */
   readonly script: string | undefined;
   /** For a many-key operation, how many keys or entries it was given; otherwise `undefined`. */
   readonly batchSize: number | undefined;
+  /** What the operation resolved with, once it did. */
   result?: unknown;
+  /** Why the operation failed, once it did. */
   error?: unknown;
 }
 
@@ -92,7 +96,9 @@ export type LookupResult = 'hit' | 'miss' | 'stale';
  * the process share its read: one message per read, not per caller.
  */
 export interface GetOrSetLookupMessage {
+  /** The backend of the `getOrSet`. */
   readonly backend: BackendInfo;
+  /** What the read found. */
   readonly result: LookupResult;
 }
 
@@ -102,9 +108,13 @@ export interface GetOrSetLookupMessage {
  * The tracing channel sets `error` when the factory fails.
  */
 export interface FactoryMessage {
+  /** The backend of the `getOrSet` that runs the factory. */
   readonly backend: BackendInfo;
+  /** Whether the factory refreshes a stale entry (else it computes a missing one). */
   readonly refresh: boolean;
+  /** The factory's value, once it resolved. */
   result?: unknown;
+  /** The factory's error, once it failed. */
   error?: unknown;
 }
 
@@ -116,9 +126,11 @@ export type LeaseWaitOutcome = 'value' | 'lease' | 'error';
 
 /** One ended wait on {@link LEASE_WAIT_CHANNEL}: a `getOrSet` that found the entry's lease held elsewhere and polled. */
 export interface LeaseWaitMessage {
+  /** The backend of the `getOrSet` that waited. */
   readonly backend: BackendInfo;
   /** Milliseconds from the first reply that said "wait" to the end of the wait. */
   readonly durationMs: number;
+  /** How the wait ended. */
   readonly outcome: LeaseWaitOutcome;
 }
 

@@ -18,7 +18,7 @@ import * as assert from 'uvu/assert';
 import { instrumentRedisLuaCache, type RedisLuaCacheInstrumentation } from '../../src/adapters/otel/index.js';
 import { factoryChannel, getOrSetChannel, leaseWaitChannel, operationChannel } from '../../src/core/diagnostics.js';
 import { CacheKey, CacheValue, ConnectionMode, type RedisBackend, type ScriptDefinition } from '../../src/index.js';
-import { builder } from '../helpers/driver.js';
+import { builder, singleClient } from '../helpers/driver.js';
 import { gate } from '../helpers/gate.js';
 import { commandCalls, freePort, startRedis, type RedisUnderTest } from '../helpers/redis.js';
 import { rejection } from '../helpers/settle.js';
@@ -264,6 +264,26 @@ test('a dead server: ConnectionError span', async () => {
   assert.is(span.attributes['error.type'], 'CONNECTION');
   assert.is(span.attributes['server.port'], port);
   assert.is(span.attributes['redis_lua_cache.label'], 'redis');
+});
+
+test('server.address and server.port: a cluster names its first seed; a given client names none', async (ctx) => {
+  const [first, second] = [await freePort(), await freePort()];
+  const cluster = builder().connection(ConnectionMode.cluster([`redis://127.0.0.1:${first}`, `redis://127.0.0.1:${second}`])).retries(0).connectionTimeout(1_000).build();
+  const owned = await singleClient({ host: ctx.redis.host, port: ctx.redis.port });
+  const given = builder().client(owned.client).label('given').build();
+  try {
+    await rejection(cluster.get(key('cluster')));
+    await given.get(key('given'));
+  } finally {
+    await cluster.close();
+    await given.close();
+    await owned.close();
+  }
+  const [clustered, client] = finished('get');
+  assert.is(clustered!.attributes['server.address'], '127.0.0.1');
+  assert.is(clustered!.attributes['server.port'], first);
+  assert.not.ok('db.namespace' in clustered!.attributes);
+  assert.equal({ ...client!.attributes }, { 'db.system.name': 'redis', 'db.operation.name': 'get', 'db.query.summary': 'get', 'redis_lua_cache.label': 'given' });
 });
 
 test('hit, miss and stale counts of reads and getOrSet; factory durations', async (ctx) => {

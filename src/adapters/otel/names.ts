@@ -6,10 +6,18 @@
  * @module
  */
 
-/** The instrumentation scope of the tracer and the meter. */
+/** The instrumentation scope (tracer and meter name) everything is reported under: `redis-lua-cache`. */
 export const INSTRUMENTATION_SCOPE = 'redis-lua-cache';
 
-/** Span and metric attribute names. */
+/**
+ * Span and metric attribute names (the README's OpenTelemetry section says which carries what).
+ *
+ * # Examples
+ * ```ts
+ * // Only the label and the result on the lookup counter, with an SDK View:
+ * new MeterProvider({ views: [{ instrumentName: METRIC.lookups, attributesProcessors: [createAllowListAttributesProcessor([ATTR.label, ATTR.lookupResult])] }] });
+ * ```
+ */
 export const ATTR = Object.freeze({
   dbSystemName: 'db.system.name',
   dbNamespace: 'db.namespace',
@@ -27,7 +35,16 @@ export const ATTR = Object.freeze({
   leaseWaitOutcome: 'redis_lua_cache.lease.wait.outcome',
 });
 
-/** Metric names. */
+/**
+ * Metric names: `db.client.operation.duration` (s), `redis_lua_cache.lookups` ({lookup}),
+ * `redis_lua_cache.factory.duration` (s), `redis_lua_cache.lease.wait.duration` (s).
+ *
+ * # Examples
+ * ```ts
+ * // Other buckets for the factory durations, with an SDK View:
+ * new MeterProvider({ views: [{ instrumentName: METRIC.factoryDuration, aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: [0.1, 1, 10, 60] } } }] });
+ * ```
+ */
 export const METRIC = Object.freeze({
   operationDuration: 'db.client.operation.duration',
   lookups: 'redis_lua_cache.lookups',

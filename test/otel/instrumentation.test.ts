@@ -341,15 +341,13 @@ test('a lease wait: a second backend polls while the first computes, and is meas
     const k = key('contended');
     const started = gate();
     const release = gate();
-    const first = ctx.backend.getOrSet(
-      k,
-      async () => {
-        started.open();
-        await release.promise;
-        return 'first';
-      },
-      { ttl: 60_000 },
-    );
+    // The first backend takes the lease and computes until released.
+    const holder = async (): Promise<string> => {
+      started.open();
+      await release.promise;
+      return 'first';
+    };
+    const first = ctx.backend.getOrSet(k, holder, { ttl: 60_000 });
     await started.promise;
     const leases = (await commandCalls(ctx.redis.admin)).evalsha ?? 0;
     const second = other.getOrSet(k, async () => 'second', { ttl: 60_000 });

@@ -55,3 +55,17 @@ export { IoredisScriptRunner, type IoredisClient, type IoredisScriptRunnerOption
 export { CacheKeyFormat } from './codecs/key-format.js';
 export type { RedisKey, ScriptArgument, ScriptDefinition, ScriptRunner } from './core/scripting.js';
 export { allScripts } from '../generated/index.js';
+export {
+  FACTORY_CHANNEL,
+  GET_OR_SET_CHANNEL,
+  LEASE_WAIT_CHANNEL,
+  OPERATION_CHANNEL,
+  type BackendInfo,
+  type FactoryMessage,
+  type GetOrSetLookupMessage,
+  type LeaseWaitMessage,
+  type LeaseWaitOutcome,
+  type LookupResult,
+  type OperationMessage,
+  type TracedOperation,
+} from './core/diagnostics.js';

@@ -8,9 +8,11 @@ import type { FactoryContext, GetOrSetOptions } from '../cache/options.js';
 import { checkTags, Tags, type WriteOptions } from '../cache/tags.js';
 import type { CacheKey } from '../core/cache-key.js';
 import { valueFromReply, type CacheValue } from '../core/cache-value.js';
+import { operationChannel, type BackendInfo } from '../core/diagnostics.js';
 import { InvalidValueError, type BackendError, type Operation } from '../core/errors.js';
 import type { RedisKey, ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
 import type { Driver, DriverName } from '../driver/driver.js';
+import { backendInfo, operationMessage } from './backend-info.js';
 import { RedisBackendBuilder } from './builder.js';
 import type { BackendConfig } from './config.js';
 import { createDriver } from './drivers.js';
@@ -69,6 +71,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
   readonly #getOrSet: GetOrSet;
   readonly #many: ManyKeys;
   readonly #tags: Tags;
+  readonly #info: BackendInfo;
 
   /** @internal Use {@link RedisBackend.builder}. */
   constructor(config: BackendConfig) {
@@ -79,6 +82,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
     this.#maxValueBytes = config.maxValueBytes;
     this.#driver = createDriver(config.driver, config.target);
     this.#codec = new ValueCodec(config.valueFormat, config.compressor);
+    this.#info = backendInfo(config);
     this.#tags = new Tags({ driver: this.#driver, clustered: config.clustered });
     this.#many = new ManyKeys({ driver: this.#driver, keyFormat: config.keyFormat, maxValueBytes: config.maxValueBytes, clustered: config.clustered });
     this.#getOrSet = new GetOrSet({
@@ -88,6 +92,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
       maxBackgroundRefreshes: config.maxBackgroundRefreshes,
       onError: config.onError,
       tags: this.#tags,
+      info: this.#info,
     });
   }
 
@@ -141,7 +146,11 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    *
    * Rejects with `ForeignDataError` when the key holds something that is not a cache entry.
    */
-  async read(key: CacheKey): Promise<CacheValue<Buffer> | null> {
+  read(key: CacheKey): Promise<CacheValue<Buffer> | null> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#read, operationMessage(this.#info, 'read'), this, key) : this.#read(key);
+  }
+
+  async #read(key: CacheKey): Promise<CacheValue<Buffer> | null> {
     const reply = await this.#fetch(key, 'read');
     return reply === null ? null : valueFromReply(reply[0], reply[1], reply[2]);
   }
@@ -158,7 +167,11 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * is larger than `maxValueBytes`, `InvalidOptionError` (nothing sent) for bad tags, and with
    * `ForeignDataError` (nothing changed) when the key holds something that is not a cache entry.
    */
-  async write(key: CacheKey, value: CacheValue<Buffer>, options?: WriteOptions): Promise<void> {
+  write(key: CacheKey, value: CacheValue<Buffer>, options?: WriteOptions): Promise<void> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#write, operationMessage(this.#info, 'write'), this, key, value, options) : this.#write(key, value, options);
+  }
+
+  async #write(key: CacheKey, value: CacheValue<Buffer>, options?: WriteOptions): Promise<void> {
     await this.#store(key, value.data, value.expire, value.stale, 'write', options);
   }
 
@@ -166,8 +179,8 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * Removes the entry at `key`: `{ kind: 'deleted', count: 1 }`, or `{ kind: 'missing' }` when there
    * was none. Rejects with `ForeignDataError` (nothing deleted) when the key holds something else.
    */
-  async remove(key: CacheKey): Promise<DeleteStatus> {
-    return this.#remove(key, 'remove');
+  remove(key: CacheKey): Promise<DeleteStatus> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#remove, operationMessage(this.#info, 'remove'), this, key, 'remove') : this.#remove(key, 'remove');
   }
 
   /**
@@ -175,14 +188,22 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * Rejects with `CompressionError` or `FormatError`, naming the key, when the stored bytes do not
    * decode.
    */
-  async get<T>(key: CacheKey): Promise<CacheValue<T> | null> {
+  get<T>(key: CacheKey): Promise<CacheValue<T> | null> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#get<T>, operationMessage(this.#info, 'get'), this, key) : this.#get<T>(key);
+  }
+
+  async #get<T>(key: CacheKey): Promise<CacheValue<T> | null> {
     const reply = await this.#fetch(key, 'get');
     if (reply === null) return null;
     return valueFromReply(this.#codec.decode<T>(reply[0], 'get', key), reply[1], reply[2]);
   }
 
   /** Encodes `value.data` (serialize, then compress) and writes it with the semantics of {@link write}. */
-  async set<T>(key: CacheKey, value: CacheValue<T>, options?: WriteOptions): Promise<void> {
+  set<T>(key: CacheKey, value: CacheValue<T>, options?: WriteOptions): Promise<void> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#set<T>, operationMessage(this.#info, 'set'), this, key, value, options) : this.#set(key, value, options);
+  }
+
+  async #set<T>(key: CacheKey, value: CacheValue<T>, options?: WriteOptions): Promise<void> {
     await this.#store(key, this.#codec.encode(value.data, 'set', key), value.expire, value.stale, 'set', options);
   }
 
@@ -203,14 +224,18 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * await backend.invalidateTags(['team:7']); // backend.get(key) is now null
    * ```
    */
-  async invalidateTags(tags: string[]): Promise<void> {
+  invalidateTags(tags: string[]): Promise<void> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#invalidateTags, operationMessage(this.#info, 'invalidateTags', tags), this, tags) : this.#invalidateTags(tags);
+  }
+
+  async #invalidateTags(tags: string[]): Promise<void> {
     const checked = checkTags(tags, { operation: 'invalidateTags' });
     if (checked.length > 0) await this.#tags.invalidate(checked, { operation: 'invalidateTags' });
   }
 
   /** Removes the entry at `key`, as {@link remove}. */
-  async delete(key: CacheKey): Promise<DeleteStatus> {
-    return this.#remove(key, 'delete');
+  delete(key: CacheKey): Promise<DeleteStatus> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#remove, operationMessage(this.#info, 'delete'), this, key, 'delete') : this.#remove(key, 'delete');
   }
 
   /**
@@ -228,7 +253,11 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * const [a, b] = await backend.readMany([keyA, keyB]); // CacheValue<Buffer> | null each
    * ```
    */
-  async readMany(keys: CacheKey[]): Promise<(CacheValue<Buffer> | null)[]> {
+  readMany(keys: CacheKey[]): Promise<(CacheValue<Buffer> | null)[]> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#readManyValues, operationMessage(this.#info, 'readMany', keys), this, keys) : this.#readManyValues(keys);
+  }
+
+  async #readManyValues(keys: CacheKey[]): Promise<(CacheValue<Buffer> | null)[]> {
     const replies = await this.#readMany(keys, 'readMany');
     return replies.map((reply) => (reply === null ? null : valueFromReply(reply[0], reply[1], reply[2])));
   }
@@ -248,7 +277,11 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * await backend.writeMany([[keyA, new CacheValue(Buffer.from('a'))], [keyB, new CacheValue(Buffer.from('b'), expire)]]);
    * ```
    */
-  async writeMany(entries: [CacheKey, CacheValue<Buffer>][]): Promise<void> {
+  writeMany(entries: [CacheKey, CacheValue<Buffer>][]): Promise<void> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#writeMany, operationMessage(this.#info, 'writeMany', entries), this, entries) : this.#writeMany(entries);
+  }
+
+  async #writeMany(entries: [CacheKey, CacheValue<Buffer>][]): Promise<void> {
     await this.#many.write(pairs(entries, 'writeMany', (value) => value.data), 'writeMany');
   }
 
@@ -257,24 +290,32 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * once), or `{ kind: 'missing' }` when none was there. An empty array makes no round trip. Atomic per
    * script call, as {@link writeMany}.
    */
-  async removeMany(keys: CacheKey[]): Promise<DeleteStatus> {
-    return deleteStatus(await this.#many.remove(keys, 'removeMany'));
+  removeMany(keys: CacheKey[]): Promise<DeleteStatus> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#removeMany, operationMessage(this.#info, 'removeMany', keys), this, keys, 'removeMany') : this.#removeMany(keys, 'removeMany');
   }
 
   /** Reads and decodes many entries, as {@link get} does one, with the semantics of {@link readMany}. */
-  async getMany<T>(keys: CacheKey[]): Promise<(CacheValue<T> | null)[]> {
+  getMany<T>(keys: CacheKey[]): Promise<(CacheValue<T> | null)[]> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#getMany<T>, operationMessage(this.#info, 'getMany', keys), this, keys) : this.#getMany<T>(keys);
+  }
+
+  async #getMany<T>(keys: CacheKey[]): Promise<(CacheValue<T> | null)[]> {
     const replies = await this.#readMany(keys, 'getMany');
     return replies.map((reply, index) => (reply === null ? null : valueFromReply(this.#codec.decode<T>(reply[0], 'getMany', keys[index]!), reply[1], reply[2])));
   }
 
   /** Encodes and writes many entries, as {@link set} does one, with the semantics of {@link writeMany}. */
-  async setMany<T>(entries: [CacheKey, CacheValue<T>][]): Promise<void> {
+  setMany<T>(entries: [CacheKey, CacheValue<T>][]): Promise<void> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#setMany<T>, operationMessage(this.#info, 'setMany', entries), this, entries) : this.#setMany(entries);
+  }
+
+  async #setMany<T>(entries: [CacheKey, CacheValue<T>][]): Promise<void> {
     await this.#many.write(pairs(entries, 'setMany', (value, key) => this.#codec.encode(value.data, 'setMany', key)), 'setMany');
   }
 
   /** Removes many entries, as {@link removeMany}. */
-  async deleteMany(keys: CacheKey[]): Promise<DeleteStatus> {
-    return deleteStatus(await this.#many.remove(keys, 'deleteMany'));
+  deleteMany(keys: CacheKey[]): Promise<DeleteStatus> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#removeMany, operationMessage(this.#info, 'deleteMany', keys), this, keys, 'deleteMany') : this.#removeMany(keys, 'deleteMany');
   }
 
   /**
@@ -316,6 +357,10 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * ```
    */
   getOrSet<T>(key: CacheKey, factory: (context: FactoryContext<T>) => Promise<T>, options: GetOrSetOptions): Promise<T> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#startGetOrSet<T>, operationMessage(this.#info, 'getOrSet'), this, key, factory, options) : this.#startGetOrSet(key, factory, options);
+  }
+
+  #startGetOrSet<T>(key: CacheKey, factory: (context: FactoryContext<T>) => Promise<T>, options: GetOrSetOptions): Promise<T> {
     // Not async: a fresh hit must cost no promise more than it needs; refusals still reject, never throw.
     try {
       return this.#getOrSet.run(this.#encode(key, 'getOrSet'), key, factory, options);
@@ -344,7 +389,11 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * const total = await counterAdd(backend, 'hits:today', 1);
    * ```
    */
-  async run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
+  run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#run, operationMessage(this.#info, 'run', undefined, scriptName(script)), this, script, keysAndArguments) : this.#run(script, keysAndArguments);
+  }
+
+  async #run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
     checkScriptCall(script, keysAndArguments);
     try {
       return await this.#driver.run(script, keysAndArguments);
@@ -381,6 +430,10 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
   /** Same as {@link close}, for `await using backend = ...`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  async #removeMany(keys: CacheKey[], operation: 'removeMany' | 'deleteMany'): Promise<DeleteStatus> {
+    return deleteStatus(await this.#many.remove(keys, operation));
   }
 
   /** The read replies for `keys`, `null` too for entries whose tags were invalidated (one check for them all). */
@@ -443,8 +496,13 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
 }
 
 
+/** The name of `script` when it has one, for its trace; checkScriptCall refuses it otherwise. */
+function scriptName(script: ScriptDefinition): string | undefined {
+  return typeof script === 'object' && script !== null && typeof script.name === 'string' ? script.name : undefined;
+}
+
 function checkScriptCall(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): void {
-  const named = typeof script === 'object' && script !== null && typeof script.name === 'string' ? script.name : undefined;
+  const named = scriptName(script);
   const refuse = (reason: string): never => {
     throw new InvalidValueError(reason, { operation: 'run', ...(named === undefined ? {} : { script: named }) });
   };

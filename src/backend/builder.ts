@@ -126,7 +126,22 @@ export class RedisBackendBuilder<Backend = RedisBackend> {
     return this;
   }
 
-  /** Names this backend in metrics and logs. Default `'redis'`. */
+  /**
+   * Names this backend in its telemetry: the `backend.label` of every message it publishes on
+   * `node:diagnostics_channel` (see `OPERATION_CHANNEL`), and so the `redis_lua_cache.label` attribute of
+   * its spans and metrics once `redis-lua-cache/otel` is instrumented.
+   *
+   * # Default
+   * `'redis'`.
+   *
+   * # Caveats
+   * It becomes a metric attribute: keep the number of distinct labels small (one per role, not per request).
+   *
+   * # Examples
+   * ```ts
+   * RedisBackend.builder().connection(ConnectionMode.single('redis://localhost:6379')).label('sessions').build();
+   * ```
+   */
   label(label: string): this {
     this.#label = label;
     return this;

@@ -4,6 +4,7 @@ import * as scripts from '../../generated/index.js';
 import type { ValueCodec } from '../codecs/value-codec.js';
 import type { CacheKey } from '../core/cache-key.js';
 import { valueFromReply, type CacheValue } from '../core/cache-value.js';
+import { factoryChannel, getOrSetChannel, leaseWaitChannel, type BackendInfo, type GetOrSetLookupMessage, type LeaseWaitMessage, type LeaseWaitOutcome, type LookupResult } from '../core/diagnostics.js';
 import {
   BackendError,
   ConnectionError,
@@ -31,6 +32,8 @@ export interface GetOrSetConfig {
   readonly maxBackgroundRefreshes: number;
   readonly onError: ErrorListener;
   readonly tags: Tags;
+  /** The backend, as the diagnostics messages describe it. */
+  readonly info: BackendInfo;
 }
 
 /** @internal What is still held by `getOrSet` calls: every count is 0 once they all settled. */
@@ -78,6 +81,7 @@ export class GetOrSet {
   readonly #maxRefreshes: number;
   readonly #onError: ErrorListener;
   readonly #tags: Tags;
+  readonly #info: BackendInfo;
   readonly #flights = new Flights();
   readonly #refreshes = new Set<Promise<void>>();
   // Refreshes running, plus scripts in flight that may start one.
@@ -97,6 +101,7 @@ export class GetOrSet {
     this.#maxRefreshes = config.maxBackgroundRefreshes;
     this.#onError = config.onError;
     this.#tags = config.tags;
+    this.#info = config.info;
   }
 
   /** Returns the value at `redisKey`, computing it with `factory` when it is missing (see `RedisBackend.getOrSet`). */
@@ -155,7 +160,10 @@ export class GetOrSet {
       } catch (error) {
         return await this.#rideOut(error, key, factory);
       }
-      if (reply === null) return await this.#leaseOrWait(redisKey, key, factory, options, '');
+      if (reply === null) {
+        this.#lookedUp('miss');
+        return await this.#leaseOrWait(redisKey, key, factory, options, '');
+      }
       // An entry whose tags were invalidated is missing: recomputed as one, with its field t telling which.
       if (reply[3] !== null) {
         let invalidated: boolean;
@@ -164,10 +172,15 @@ export class GetOrSet {
         } catch (error) {
           return await this.#rideOut(error, key, factory);
         }
-        if (invalidated) return await this.#leaseOrWait(redisKey, key, factory, options, reply[3]);
+        if (invalidated) {
+          this.#lookedUp('miss');
+          return await this.#leaseOrWait(redisKey, key, factory, options, reply[3]);
+        }
       }
       const data = this.#codec.decode<T>(reply[0], 'getOrSet', key);
-      if (reply[1] === null || Date.now() < reply[1]) return data;
+      const fresh = reply[1] === null || Date.now() < reply[1];
+      this.#lookedUp(fresh ? 'hit' : 'stale');
+      if (fresh) return data;
       return await this.#refreshInBackground(redisKey, key, factory, options, valueFromReply(data, reply[1], reply[2]));
     } finally {
       this.#flights.land(id, ticket);
@@ -202,14 +215,21 @@ export class GetOrSet {
     const pendingTtl = pendingTtlOf(options);
     let invalid = invalidated;
     let poll = FIRST_POLL_MS;
+    // When this caller began waiting for another's lease: measured only while someone listens.
+    let waitingSince: number | undefined;
     for (;;) {
       let reply: scripts.ReadOrLeaseReply;
       try {
         reply = await scripts.readOrLease(this.#driver, redisKey, Date.now(), token, options.lockTimeout, pendingTtl, 0, invalid === '' ? null : invalid);
       } catch (error) {
+        this.#waitEnded(waitingSince, 'error');
         return this.#rideOut(error, key, factory, { redisKey, token, options });
       }
       const [data, , , lease, tags] = reply;
+      if (waitingSince !== undefined && (data !== null || lease === LEASE_TAKEN)) {
+        this.#waitEnded(waitingSince, data === null ? 'lease' : 'value');
+        waitingSince = undefined;
+      }
       if (data !== null) {
         // Written meanwhile: fresh, or stale (no lease is taken for it here: the next call refreshes it),
         // unless its own tags were invalidated too: then it is the one to recompute.
@@ -227,8 +247,19 @@ export class GetOrSet {
       if (lease === LEASE_TAKEN) return this.#compute(redisKey, key, factory, options, token, null);
       // Another caller computes it: poll until its value is there, or until its lease may be taken over
       // (never sooner than 1 ms: a lease reply other than -1 means wait, whatever the number).
+      if (waitingSince === undefined && leaseWaitChannel.hasSubscribers) waitingSince = performance.now();
       await delay(Math.max(1, Math.min(poll, lease, options.lockTimeout)));
       poll = Math.min(poll * 2, MAX_POLL_MS);
+    }
+  }
+
+  #lookedUp(result: LookupResult): void {
+    if (getOrSetChannel.hasSubscribers) getOrSetChannel.publish({ backend: this.#info, result } satisfies GetOrSetLookupMessage);
+  }
+
+  #waitEnded(since: number | undefined, outcome: LeaseWaitOutcome): void {
+    if (since !== undefined && leaseWaitChannel.hasSubscribers) {
+      leaseWaitChannel.publish({ backend: this.#info, durationMs: performance.now() - since, outcome } satisfies LeaseWaitMessage);
     }
   }
 
@@ -359,7 +390,8 @@ export class GetOrSet {
     const controller = new AbortController();
     this.#factories.add(controller);
     try {
-      return await factory({ stale, signal: controller.signal });
+      const context = { stale, signal: controller.signal };
+      return await (factoryChannel.hasSubscribers ? factoryChannel.tracePromise(factory, { backend: this.#info, refresh: stale !== null }, undefined, context) : factory(context));
     } finally {
       this.#factories.delete(controller);
     }

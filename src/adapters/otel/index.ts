@@ -13,7 +13,7 @@
  *
  * The README lists every attribute and metric.
  *
- * @module
+ * @module redis-lua-cache/otel
  */
 import { metrics, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import { channel, tracingChannel } from 'node:diagnostics_channel';

@@ -19,19 +19,33 @@ export const INSTRUMENTATION_SCOPE = 'redis-lua-cache';
  * ```
  */
 export const ATTR = Object.freeze({
+  /** `db.system.name`: always `redis`. */
   dbSystemName: 'db.system.name',
+  /** `db.namespace`: the database index, on a single node only. */
   dbNamespace: 'db.namespace',
+  /** `db.operation.name`: the backend operation (`get`, `getOrSet`, `run`, ...). */
   dbOperationName: 'db.operation.name',
+  /** `db.query.summary`: the operation, with the script's name for `run`. */
   dbQuerySummary: 'db.query.summary',
+  /** `db.stored_procedure.name`: the application script's name, on `run`. */
   dbStoredProcedureName: 'db.stored_procedure.name',
+  /** `db.operation.batch.size`: how many keys a many-key operation had, when 2 or more. */
   dbOperationBatchSize: 'db.operation.batch.size',
+  /** `db.response.status_code`: the prefix of a Redis error reply (`NOSCRIPT`, `FOREIGN_DATA`, ...). */
   dbResponseStatusCode: 'db.response.status_code',
+  /** `error.type`: the `BackendError` code of a failure, or the error's class name. */
   errorType: 'error.type',
+  /** `server.address`: the host of the single node, or of a cluster's first seed. */
   serverAddress: 'server.address',
+  /** `server.port`: the port that goes with `server.address`. */
   serverPort: 'server.port',
+  /** `redis_lua_cache.label`: the backend's label (`RedisBackendBuilder.label`). */
   label: 'redis_lua_cache.label',
+  /** `redis_lua_cache.lookup.result`: `hit`, `miss` or `stale`. */
   lookupResult: 'redis_lua_cache.lookup.result',
+  /** `redis_lua_cache.factory.refresh`: whether the factory ran to refresh a stale value in the background. */
   factoryRefresh: 'redis_lua_cache.factory.refresh',
+  /** `redis_lua_cache.lease.wait.outcome`: how a wait for another caller's lease ended: `value`, `lease` or `error`. */
   leaseWaitOutcome: 'redis_lua_cache.lease.wait.outcome',
 });
 
@@ -46,9 +60,13 @@ export const ATTR = Object.freeze({
  * ```
  */
 export const METRIC = Object.freeze({
+  /** `db.client.operation.duration`, seconds: how long each backend operation took. */
   operationDuration: 'db.client.operation.duration',
+  /** `redis_lua_cache.lookups`, `{lookup}`: reads and `getOrSet` lookups, by result. */
   lookups: 'redis_lua_cache.lookups',
+  /** `redis_lua_cache.factory.duration`, seconds: how long each `getOrSet` factory ran. */
   factoryDuration: 'redis_lua_cache.factory.duration',
+  /** `redis_lua_cache.lease.wait.duration`, seconds: how long callers waited for another caller's lease. */
   leaseWaitDuration: 'redis_lua_cache.lease.wait.duration',
 });
 

@@ -15,6 +15,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { KeyvRedisLua } from '../../src/adapters/keyv/index.js';
+import { KeyvKeys } from '../../src/adapters/keyv/keys.js';
 import {
   BackendError,
   CacheKey,
@@ -148,6 +149,20 @@ test('clear and the iterator keep to their namespace: glob characters, a namespa
   }
   assert.equal((await serverKeys()).length, before - 2 * namespaces.length);
   assert.equal(await redis.admin.get('keyv:a:1'), 'not ours');
+});
+
+test("a namespace's SCAN pattern matches exactly its keys on the server, in both key formats", async () => {
+  const namespaces = ['a', 'a:b', 'ab', 'x*', 'xy', '[ab]', 'b', 'q?', 'qq', 'back\\slash', 'backslash', '%2A', '*', undefined];
+  for (const format of [CacheKeyFormat.UrlEncoded, CacheKeyFormat.Compact]) {
+    await redis.admin.flushall();
+    const keys = new KeyvKeys('keyv', format);
+    const written = namespaces.map((namespace) => [format.encode(keys.cacheKey(namespace, '1')), format.encode(keys.cacheKey(namespace, 'b*:2'))].map(String));
+    await Promise.all(written.flat().map((key) => redis.admin.set(key, 'x')));
+    for (const [index, namespace] of namespaces.entries()) {
+      const matched = (await redis.admin.keys(keys.scanOf(namespace).pattern)).sort();
+      assert.equal(matched, [...written[index]!].sort(), `${format.name} pattern of ${String(namespace)}`);
+    }
+  }
 });
 
 test("Keyv's iterator over the store yields Keyv's keys and values of its namespace only", async () => {

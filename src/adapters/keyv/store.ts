@@ -192,13 +192,12 @@ export class KeyvRedisLua extends EventEmitter {
   }
 
   /** Runs `call`; a failure is reported (see {@link #report}) and resolves to `fallback`. */
-  async #attempt<T>(fallback: T, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
+  #attempt<T>(fallback: T, call: () => Promise<T>): Promise<T> {
+    // Not async itself: a call that succeeds costs no promise more than its own.
+    return call().catch((error: unknown) => {
       this.#report(error);
       return fallback;
-    }
+    });
   }
 
   /** Emits `error` (which throws it when nobody listens), and throws it with `throwOnErrors`. */

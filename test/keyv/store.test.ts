@@ -29,7 +29,7 @@ import {
   InvalidValueError,
   type RedisBackend,
 } from '../../src/index.js';
-import { builder, DRIVER } from '../helpers/driver.js';
+import { builder, DRIVER, singleClient } from '../helpers/driver.js';
 import { ExpiryWatcher } from '../helpers/expiry.js';
 import { commandCalls, freePort, scriptsSince, startRedis, totalScripts, type RedisUnderTest } from '../helpers/redis.js';
 
@@ -311,6 +311,8 @@ test('disconnect closes the backend the store created from a URL', async () => {
   const rejected = await store.get('k').then(() => null, (error: unknown) => error);
   assert.instance(rejected, ConnectionError);
   assert.match(String(rejected), /closed/);
+  const clearing = await store.clear().then(() => null, (error: unknown) => error);
+  assert.instance(clearing, ConnectionError, 'clear (SCAN) after disconnect');
   let now = clients;
   for (let attempt = 0; attempt < 100 && now >= clients; attempt++) {
     now = Number(/connected_clients:(\d+)/.exec(await redis.admin.info('clients'))?.[1]);
@@ -325,6 +327,23 @@ test('disconnect of a store over a given backend leaves the backend open and the
   await new Keyv({ store, namespace: undefined }).disconnect();
   assert.equal(await store.get('k'), 'v');
   assert.ok((await backend.read(new CacheKey('keyv', 1, [{ key: 'k', value: 'k' }]))) !== null);
+});
+
+test('clear and the iterator over a backend given a single-node client (its SCAN too)', async () => {
+  const owned = await singleClient(redis);
+  const overClient = builder().client(owned.client).build();
+  try {
+    const store = new KeyvRedisLua(overClient, { namespace: 'given', throwOnErrors: true });
+    await store.setMany([{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+    const pairs: Array<[string, string]> = [];
+    for await (const pair of store.iterator('given')) pairs.push(pair);
+    assert.equal(pairs.sort(), [['a', '1'], ['b', '2']]);
+    await store.clear();
+    assert.equal(await serverKeys(), []);
+  } finally {
+    await overClient.close();
+    await owned.close();
+  }
 });
 
 test('cache-manager 7 over Keyv over the store: set, get, ttl, wrap, del', async () => {

@@ -28,6 +28,7 @@ import {
   InvalidKeyError,
   InvalidValueError,
   type RedisBackend,
+  TimeoutError,
 } from '../../src/index.js';
 import { builder, DRIVER, singleClient } from '../helpers/driver.js';
 import { ExpiryWatcher } from '../helpers/expiry.js';
@@ -39,7 +40,7 @@ let backend: RedisBackend;
 let expiries: ExpiryWatcher;
 
 test.before(async () => {
-  redis = await startRedis();
+  redis = await startRedis({ args: ['--enable-debug-command', 'local'] });
   backend = builder().connection(ConnectionMode.single(redis.url)).build();
   expiries = await ExpiryWatcher.start(redis.host, redis.port);
 });
@@ -300,6 +301,22 @@ test('a dead server: a ConnectionError event without the password, and misses; K
     assert.not.match(String(error), /s3cret/);
   }
   await keyv.disconnect();
+});
+
+test('a server that does not answer a SCAN within the response timeout: TimeoutError (operation scan) from clear', async () => {
+  const slow = builder().connection(ConnectionMode.single(redis.url)).responseTimeout(150).build();
+  try {
+    const store = new KeyvRedisLua(slow, { throwOnErrors: true });
+    await store.set('k', 'v');
+    store.on('error', () => undefined);
+    const sleeping = redis.admin.call('DEBUG', 'SLEEP', '0.5');
+    const cleared = await store.clear().then(() => null, (error: unknown) => error);
+    assert.instance(cleared, TimeoutError);
+    assert.equal((cleared as TimeoutError).operation, 'scan');
+    await sleeping;
+  } finally {
+    await slow.close();
+  }
 });
 
 test('disconnect closes the backend the store created from a URL', async () => {

@@ -11,6 +11,7 @@ import { BUFFER_REPLIES, createClusterClient, type NodeRedisCluster, type NodeRe
 import { ClusterRecovery } from './cluster-recovery.js';
 import { NodeRedisClusterRunner } from './cluster-runner.js';
 import { SingleConnection } from './connection.js';
+import { withinTimeout } from './commands.js';
 import { isConnectionFailure, toBackendError } from './errors.js';
 import { isNodeRedisCluster } from './detect.js';
 import { checkInternals, dropNodeClient } from './internals.js';
@@ -91,9 +92,12 @@ export class NodeRedisDriver implements Driver {
 
   async *scanPrimaries(pattern: string, count: number): AsyncGenerator<Buffer[]> {
     const primaries = await (this.#connected ?? (await this.#connect())).primaries();
+    // The response timeout of the driver's own connection; a given client's own options apply to it.
+    const timeoutMs = this.#settings?.responseTimeout ?? null;
     yield* scanEach(
       primaries.map((client) => async (cursor: string) => {
-        const [next, keys] = (await client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(count)], BUFFER_REPLIES)) as [Buffer, Buffer[]];
+        const reply = client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(count)], BUFFER_REPLIES);
+        const [next, keys] = (await (timeoutMs === null ? reply : withinTimeout(reply, timeoutMs))) as [Buffer, Buffer[]];
         return [next.toString(), keys] as const;
       }),
     );

@@ -40,7 +40,7 @@ let backend: RedisBackend;
 let expiries: ExpiryWatcher;
 
 test.before(async () => {
-  redis = await startRedis({ args: ['--enable-debug-command', 'local'] });
+  redis = await startRedis();
   backend = builder().connection(ConnectionMode.single(redis.url)).build();
   expiries = await ExpiryWatcher.start(redis.host, redis.port);
 });
@@ -245,6 +245,7 @@ test('bad input is a typed error, emitted (the call resolves as a miss) or rejec
     ['a lone surrogate', () => store.set('\ud800', 'v'), InvalidKeyError, false],
     ['keys that are not an array', () => store.getMany('k' as never), InvalidKeyError, []],
     ['a bad entry of setMany', () => store.setMany([{ key: 'a', value: 'v' }, { key: 'b', value: 'v', ttl: -5 }]), InvalidValueError, [false, false]],
+    ['an entry of setMany that is not an object', () => store.setMany([{ key: 'a', value: 'v' }, null as never]), InvalidValueError, [false, false]],
   ];
   for (const [what, call, type, fallback] of cases) {
     const { error, result } = await emitted(store, call);
@@ -309,11 +310,12 @@ test('a server that does not answer a SCAN within the response timeout: TimeoutE
     const store = new KeyvRedisLua(slow, { throwOnErrors: true });
     await store.set('k', 'v');
     store.on('error', () => undefined);
-    const sleeping = redis.admin.call('DEBUG', 'SLEEP', '0.5');
+    // Every client's commands wait from the moment this answers (SCAN is a read: PAUSE WRITE would let it through).
+    await redis.admin.client('PAUSE', 400, 'ALL');
     const cleared = await store.clear().then(() => null, (error: unknown) => error);
-    assert.instance(cleared, TimeoutError);
+    assert.instance(cleared, TimeoutError, String(cleared));
     assert.equal((cleared as TimeoutError).operation, 'scan');
-    await sleeping;
+    await redis.admin.ping(); // answered once the pause is over
   } finally {
     await slow.close();
   }

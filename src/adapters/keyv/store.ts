@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 
 import { RedisBackend } from '../../backend/backend.js';
 import type { CacheKey } from '../../core/cache-key.js';
-import { InvalidKeyError, type Operation } from '../../core/errors.js';
+import type { CacheValue } from '../../core/cache-value.js';
+import { InvalidKeyError, InvalidValueError, type Operation } from '../../core/errors.js';
 import { ConnectionMode } from '../../driver/connection-mode.js';
 import { KeyvKeys, type NamespaceScan } from './keys.js';
 import { checkOptions, type KeyvRedisLuaOptions, type StoreSettings } from './options.js';
@@ -100,7 +101,12 @@ export class KeyvRedisLua extends EventEmitter {
   /** Stores every entry, as {@link set} does one: one `write_many` call per 100 keys (per slot on a cluster). */
   setMany(entries: Array<{ key: string; value: string; ttl?: number }>): Promise<boolean[]> {
     return this.#attempt(missing(entries, false), async () => {
-      const pairs = entries.map(({ key, value, ttl }): [CacheKey, ReturnType<typeof entryOf>] => [this.#cacheKey(key, 'writeMany'), entryOf(value, ttl, 'writeMany', key)]);
+      if (!Array.isArray(entries)) throw new InvalidValueError('entries must be an array of { key, value, ttl? }', { operation: 'writeMany' });
+      const pairs = Array.from(entries, (entry: unknown, index): [CacheKey, CacheValue<Buffer>] => {
+        if (typeof entry !== 'object' || entry === null) throw new InvalidValueError(`entry ${index + 1} must be { key, value, ttl? }`, { operation: 'writeMany' });
+        const { key, value, ttl } = entry as { key: unknown; value: unknown; ttl: unknown };
+        return [this.#cacheKey(key, 'writeMany'), entryOf(value, ttl, 'writeMany', String(key))];
+      });
       await this.#backend.writeMany(pairs);
       return entries.map(() => true);
     });

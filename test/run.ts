@@ -7,20 +7,30 @@
  * `TEST_DRIVER` set for it (test/helpers/driver.ts reads it) and the driver in its header. Setting
  * `TEST_DRIVER` yourself runs such files on that driver only.
  *
+ * The Keyv peers' own suite runs under vitest (vitest.config.ts: the `.vitest.ts` files of test/keyv, one
+ * per driver, named `...-<driver>.vitest.ts`): one vitest process for the files the filters and
+ * `TEST_DRIVER` select, its counts read from its JSON report and added to the total; a vitest run without
+ * a report, or failing with no failed test, counts as one failure.
+ *
  * Usage: `npm test`, or `npm test -- conformance` to run only files whose path contains "conformance";
  * `TEST_DRIVER=node-redis npm test -- conformance` for one driver.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const testDir = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2);
+const selected = (path: string): boolean => filters.length === 0 || filters.some((f) => path.includes(f));
+const allFiles = readdirSync(testDir, { recursive: true, encoding: 'utf8' }).sort();
 // Every *.test.ts below test/, by its path from there (`faults/network.test.ts`): filters match folders too.
-const files = readdirSync(testDir, { recursive: true, encoding: 'utf8' })
-  .filter((path) => path.endsWith('.test.ts') && (filters.length === 0 || filters.some((f) => path.includes(f))))
-  .sort();
+const files = allFiles.filter((path) => path.endsWith('.test.ts') && selected(path));
+// The vitest files, of the driver in TEST_DRIVER only when it is set.
+const vitestFiles = allFiles.filter(
+  (path) => path.endsWith('.vitest.ts') && selected(path) && (process.env.TEST_DRIVER === undefined || path.endsWith(`-${process.env.TEST_DRIVER}.vitest.ts`)),
+);
 
 const FILE_TIMEOUT_MS = 180_000;
 /** A file whose tests are done but whose process does not exit leaked a handle (a server, a socket, a timer). */
@@ -79,8 +89,48 @@ function runFile(file: string, driver: string | undefined): Promise<FileResult> 
   });
 }
 
+/** Runs `paths` (from test/) in one vitest process; its counts come from its JSON report. */
+function runVitest(paths: string[]): Promise<FileResult> {
+  const reportDir = mkdtempSync(join(tmpdir(), 'vitest-report-'));
+  const report = join(reportDir, 'report.json');
+  const root = join(testDir, '..');
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...paths.map((path) => join('test', path))],
+      { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' } },
+    );
+    const timer = setTimeout(() => {
+      console.log(`\nvitest: still running after ${FILE_TIMEOUT_MS / 1000} s, killed`);
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      let counts: { numPassedTests: number; numFailedTests: number } | undefined;
+      try {
+        counts = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number };
+      } catch {
+        counts = undefined;
+      }
+      rmSync(reportDir, { recursive: true, force: true });
+      const passed = counts?.numPassedTests ?? 0;
+      const failed = counts?.numFailedTests ?? 0;
+      // No report, or a failing exit with no failed test (a suite that crashed while loading, an unhandled error).
+      const crashed = counts === undefined || (code !== 0 && failed === 0);
+      resolve({ passed, failed: failed + (crashed ? 1 : 0), crashed });
+    });
+  });
+}
+
 let passed = 0;
 let failed = 0;
+if (vitestFiles.length > 0) {
+  console.log(`\n# vitest: ${vitestFiles.join(', ')}`);
+  const result = await runVitest(vitestFiles);
+  if (result.crashed) console.log('vitest: exited without a clean report (counted as a failure)');
+  passed += result.passed;
+  failed += result.failed;
+}
 for (const file of files) {
   for (const driver of driversOf(file)) {
     const name = driver === undefined ? file : `${file} [${driver}]`;
@@ -92,4 +142,4 @@ for (const file of files) {
   }
 }
 console.log(`\n${passed} passed, ${failed} failed`);
-process.exitCode = failed === 0 && files.length > 0 ? 0 : 1;
+process.exitCode = failed === 0 && files.length + vitestFiles.length > 0 ? 0 : 1;

@@ -7,11 +7,12 @@
  * when a run starts (bench/.snapshot/dist/, `tsc -p tsconfig.build.json`), plain JavaScript as it ships.
  */
 import type { Endpoint, Topology } from './types.js';
-import { importLib, importScripts } from './lib.js';
+import { importKeyvAdapter, importLib, importScripts } from './lib.js';
 import { keyText, pad12, TTL_MS } from './workload.js';
 
 /** `typed`: our hash layout written by the typed layer (MessagePack in field d), apart from the raw layer's, whose readers check the bytes. */
-export type Layout = 'hash' | 'typed' | 'string' | 'keyv' | 'bento';
+/** `keyv-hash`: Keyv's JSON string in field d of our hash, written by Keyv over our store. */
+export type Layout = 'hash' | 'typed' | 'string' | 'keyv' | 'keyv-hash' | 'bento';
 
 export interface ContenderInfo {
   id: string;
@@ -100,6 +101,17 @@ export const CONTENDERS: ContenderInfo[] = [
     cluster: true,
     config:
       "createKeyv(url, { throwOnErrors: true }) from @keyv/redis (the documented entry point: no namespace, no key prefix; errors reject instead of reading as misses), or createKeyv(createCluster({ rootNodes }), ...); connected up front with store.getClient() (concurrent first calls on a cluster client fail otherwise); keyv.get(key), keyv.set(key, string, ttl), keyv.delete(key). Keyv's default serializer (JSON of { value, expires }); node-redis 5 with its defaults (it writes the commands of one tick together by itself).",
+  },
+  {
+    id: 'keyv-ours',
+    label: 'Keyv over redis-lua-cache',
+    layout: 'keyv-hash',
+    group: 'ours',
+    client: 'ioredis',
+    scripts: true,
+    cluster: true,
+    config:
+      "new Keyv({ store: new KeyvRedisLua(backend, { prefix }), namespace: undefined, useKeyPrefix: false, throwOnErrors: true }) from redis-lua-cache/keyv, one per dataset prefix (so that its keys are the same `_prefix=<prefix>&_version=1&k=<12 digits>` as every contender's), over one RedisBackend.builder().connection(ConnectionMode.single(url) | .cluster(urls)).build() with every default (ioredis driver); keyv.get(key), keyv.set(key, string, ttl), keyv.delete(key), as the `keyv` contender. Keyv's default serializer; the store keeps the string in field d of our hash (one read / write / remove script per operation).",
   },
   {
     id: 'cache-manager',
@@ -229,6 +241,8 @@ export async function createContender(id: string, ctx: ContenderContext): Promis
     case 'keyv':
     case 'cache-manager':
       return keyvLike(ctx, id === 'cache-manager');
+    case 'keyv-ours':
+      return keyvOverOurs(ctx);
     case 'bentocache':
       return bento(ctx);
     case 'nr-getset':
@@ -355,6 +369,36 @@ async function rawGetSet(ctx: ContenderContext): Promise<ContenderImpl> {
     },
     scanPattern: (prefix) => `_prefix=${prefix}&*`,
     close: async () => void client.disconnect(),
+  };
+}
+
+async function keyvOverOurs(ctx: ContenderContext): Promise<ContenderImpl> {
+  const { RedisBackend, ConnectionMode } = await importLib();
+  const { KeyvRedisLua } = await importKeyvAdapter();
+  const { Keyv } = await import('keyv');
+  const mode = ctx.topology === 'cluster' ? ConnectionMode.cluster(ctx.nodes.map(urlOf)) : ConnectionMode.single(urlOf(ctx.nodes[0]!));
+  const backend = RedisBackend.builder().connection(mode).build();
+  // The store's prefix is the dataset's: its key of Keyv key pad12(i) is then keyText(prefix, i), as for every contender.
+  const keyvs = new Map<string, InstanceType<typeof Keyv>>();
+  const keyvOf = (prefix: string): InstanceType<typeof Keyv> => {
+    let keyv = keyvs.get(prefix);
+    if (keyv === undefined) {
+      keyv = new Keyv({ store: new KeyvRedisLua(backend, { prefix, throwOnErrors: true }), namespace: undefined, useKeyPrefix: false, throwOnErrors: true });
+      keyv.on('error', () => undefined);
+      keyvs.set(prefix, keyv);
+    }
+    return keyv;
+  };
+  return {
+    valueType: 'string',
+    get: (prefix, index) => keyvOf(prefix).get(pad12(index)),
+    async set(prefix, index, value) {
+      const ok = await keyvOf(prefix).set(pad12(index), value, TTL_MS);
+      if (ok === false) throw new Error('keyv.set returned false');
+    },
+    remove: (prefix, index) => keyvOf(prefix).delete(pad12(index)),
+    scanPattern: (prefix) => `_prefix=${prefix}&*`,
+    close: () => backend.close(),
   };
 }
 

@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The file of the library to import: `<dir>/index.js` of the snapshot's build, else `<dir>/index.ts` of the working tree. */
-function entry(dir: 'src' | 'generated'): string {
+function entry(dir: 'src' | 'generated' | 'src/adapters/keyv'): string {
   const built = process.env.BENCH_LIB;
   return pathToFileURL(built ? join(built, 'dist', dir, 'index.js') : join(ROOT, dir, 'index.ts')).href;
 }
@@ -31,4 +31,8 @@ export function importLib(): Promise<typeof import('../../src/index.js')> {
 
 export function importScripts(): Promise<typeof import('../../generated/index.js')> {
   return import(entry('generated'));
+}
+
+export function importKeyvAdapter(): Promise<typeof import('../../src/adapters/keyv/index.js')> {
+  return import(entry('src/adapters/keyv'));
 }

@@ -53,14 +53,14 @@ export interface Block {
   config?: Record<string, string>;
 }
 
-export const MAIN: string[] = ['ours', 'ours-unbatched', 'seed', 'raw-evalsha', 'raw-getset', 'keyv', 'cache-manager', 'bentocache'];
+export const MAIN: string[] = ['ours', 'ours-unbatched', 'seed', 'raw-evalsha', 'raw-getset', 'keyv', 'keyv-ours', 'cache-manager', 'bentocache'];
 export const HEADLINE: string[] = [...MAIN, 'ours-typed', 'ours-node-redis', 'raw-evalsha-noap', 'nr-getset', 'nr-evalsha'];
 /** The cluster block: the main contenders, and the node-redis driver next to Keyv (node-redis' cluster mode). */
 export const CLUSTER: string[] = [...MAIN, 'ours-node-redis'];
 
 const inst = (id: string): Instance => ({ id, tag: id });
 
-const LAYOUT_PREFIX: Record<Layout, string> = { hash: 'h', typed: 't', string: 's', keyv: 'kv', bento: 'bc' };
+const LAYOUT_PREFIX: Record<Layout, string> = { hash: 'h', typed: 't', string: 's', keyv: 'kv', 'keyv-hash': 'kh', bento: 'bc' };
 
 export function keysFor(size: number, keys = KEYS): number {
   return Math.min(keys, Math.floor(DATASET_BYTES_CAP / size));

@@ -238,6 +238,7 @@ const LAYOUT_LABEL: Record<string, string> = {
   hash: 'hash d (+ s): ours, seed, raw EVALSHA',
   string: 'plain string: raw GET/SET',
   keyv: 'Keyv JSON string: Keyv, cache-manager',
+  'keyv-hash': 'Keyv JSON in hash d: Keyv over redis-lua-cache',
   bento: 'bentocache JSON string',
 };
 
@@ -264,7 +265,7 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
   const env = results.environment as Record<string, any>;
   const keys = Number(env.keys ?? 100_000);
   const concurrencies = [...new Set(results.cells.filter((c) => c.spec.dataset.size === 100 && c.spec.dist === 'uniform' && !c.spec.variant).map((c) => c.spec.concurrency))].sort((a, b) => a - b);
-  const main = ['ours', 'ours-unbatched', 'seed', 'raw-evalsha', 'raw-getset', 'keyv', 'cache-manager', 'bentocache'];
+  const main = ['ours', 'ours-unbatched', 'seed', 'raw-evalsha', 'raw-getset', 'keyv', 'keyv-ours', 'cache-manager', 'bentocache'];
   const L: string[] = [];
   const minutes = (results.durationSeconds / 60).toFixed(1);
 
@@ -294,7 +295,7 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
   );
   L.push('');
   const headRows: string[][] = [];
-  for (const id of ['ours', 'ours-unbatched', 'ours-typed', 'ours-node-redis', 'seed', 'raw-evalsha', 'raw-evalsha-noap', 'raw-getset', 'keyv', 'cache-manager', 'bentocache', 'nr-getset', 'nr-evalsha']) {
+  for (const id of ['ours', 'ours-unbatched', 'ours-typed', 'ours-node-redis', 'seed', 'raw-evalsha', 'raw-evalsha-noap', 'raw-getset', 'keyv', 'keyv-ours', 'cache-manager', 'bentocache', 'nr-getset', 'nr-evalsha']) {
     const g = t.get({ ...hq, op: 'get-hit', contender: id });
     const s = t.get({ ...hq, op: 'set', contender: id });
     if (!g && !s) continue;
@@ -675,7 +676,7 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
     const rows: string[][] = [];
     for (const s of memSizes) {
       const str = [...mainMem.values()].find((m) => m.layout === 'string' && m.dataset.size === s);
-      for (const layout of ['hash', 'string', 'keyv', 'bento']) {
+      for (const layout of ['hash', 'string', 'keyv', 'keyv-hash', 'bento']) {
         const m = [...mainMem.values()].find((x) => x.layout === layout && x.dataset.size === s);
         if (!m) continue;
         rows.push([size(s), LAYOUT_LABEL[layout]!, m.encoding, int(m.storedBytes), int(m.memoryUsagePerKey), int(m.usedMemoryPerEntry), ratio(m.memoryUsagePerKey, str?.memoryUsagePerKey), int(m.memoryUsagePerKey - s)]);

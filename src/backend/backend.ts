@@ -413,6 +413,19 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
   }
 
   /**
+   * @internal The keys matching the glob `pattern` on every primary, a page at a time (SCAN with MATCH and
+   * COUNT `count`), for the adapters that enumerate entries (the Keyv store's `clear` and iterator). A
+   * failure is a typed error of operation `scan`.
+   */
+  async *scanKeys(pattern: string, count: number): AsyncGenerator<Buffer[]> {
+    try {
+      yield* this.#driver.scanPrimaries(pattern, count);
+    } catch (error) {
+      throw this.#driver.toBackendError(error, { operation: 'scan' });
+    }
+  }
+
+  /**
    * Closes the connection this backend opened. A client given with `.client()` is left open: it belongs
    * to the application. Operations still waiting for a connection, and later ones, reject with
    * `ConnectionError` without being sent; the signal of every `getOrSet` factory still running is

@@ -40,6 +40,10 @@ export class DeferredDriver implements Driver {
     return new ConnectionError(`the ${this.name} driver could not be loaded: ${why}`, context, { cause: error });
   }
 
+  async *scanPrimaries(pattern: string, count: number): AsyncGenerator<Buffer[]> {
+    yield* (this.#driver ?? (await this.#loaded())).scanPrimaries(pattern, count);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const driver = this.#driver ?? (await this.#loading?.catch(() => null)) ?? null;

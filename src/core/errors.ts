@@ -25,6 +25,7 @@ export type Operation =
   | 'getOrSet'
   | 'invalidateTags'
   | 'run'
+  | 'scan'
   | 'connect';
 
 /** Discriminant of every concrete {@link BackendError} subclass. */

@@ -51,6 +51,17 @@ export interface Driver extends ScriptRunner {
   toBackendError(error: unknown, context: ErrorContext): BackendError;
 
   /**
+   * The keys matching the glob `pattern` on every primary (the single node, or each primary of a
+   * cluster, listed when called), a page at a time: SCAN with MATCH and COUNT `count`, node after node.
+   * For enumerations, such as clearing a namespace; failures are the client's, for {@link toBackendError}.
+   *
+   * # Caveats
+   * SCAN's guarantees hold per node: a key there throughout is returned at least once (possibly twice);
+   * a key written, removed or moved to another node meanwhile may or may not be.
+   */
+  scanPrimaries(pattern: string, count: number): AsyncGenerator<Buffer[]>;
+
+  /**
    * Closes the connection the driver opened (a client given by the application is left open). Calls
    * still waiting for the connection, and later ones, fail without being sent. Bounded by the
    * connection timeout. Safe to call twice.

@@ -1,8 +1,11 @@
+import type { Cluster, Redis } from 'ioredis';
+
 import { ConnectionError, TimeoutError, type BackendError, type ErrorContext } from '../core/errors.js';
 import type { ScriptArgument, ScriptDefinition } from '../core/scripting.js';
 import type { ConnectionMode } from '../driver/connection-mode.js';
 import type { Driver } from '../driver/driver.js';
 import { ConnectFailure } from '../driver/failures.js';
+import { scanEach } from '../driver/scan.js';
 import type { ClientSettings } from '../driver/settings.js';
 import { settleWithin } from '../driver/settle.js';
 import { createClient, probeFirstSeed } from './clients.js';
@@ -23,6 +26,8 @@ export class IoredisDriver implements Driver {
   #runner: IoredisScriptRunner | null;
   /** The client this driver created and must close; never a client it was given. */
   #ownedClient: IoredisClient | null = null;
+  /** The client the application gave, if any. */
+  readonly #givenClient: IoredisClient | null;
   #connecting: Promise<IoredisScriptRunner> | null = null;
   #closed = false;
   /** Replaces connections that went silent; only for a client the driver owns and a response timeout. */
@@ -32,6 +37,7 @@ export class IoredisDriver implements Driver {
     this.#mode = mode;
     this.#settings = settings;
     this.#runner = client === null ? null : new IoredisScriptRunner(client);
+    this.#givenClient = client;
   }
 
   /** A driver that opens its own client for `mode`, on the first call. */
@@ -68,6 +74,19 @@ export class IoredisDriver implements Driver {
     }
     this.#silence?.start();
     return failure;
+  }
+
+  async *scanPrimaries(pattern: string, count: number): AsyncGenerator<Buffer[]> {
+    if (this.#runner === null) await this.#connect();
+    const client = this.#ownedClient ?? this.#givenClient;
+    if (client === null || this.#closed) throw new ConnectFailure('the backend is closed');
+    const primaries: Redis[] = client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
+    yield* scanEach(
+      primaries.map((node) => async (cursor: string) => {
+        const [next, keys] = await node.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', count);
+        return [next.toString(), keys] as const;
+      }),
+    );
   }
 
   async close(): Promise<void> {

@@ -3,13 +3,15 @@ import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scr
 import type { ClusterConnectionMode, ConnectionMode, SingleConnectionMode } from '../driver/connection-mode.js';
 import type { Driver } from '../driver/driver.js';
 import { ConnectFailure } from '../driver/failures.js';
+import { scanEach } from '../driver/scan.js';
 import type { ClientSettings } from '../driver/settings.js';
 import { settleWithin } from '../driver/settle.js';
 import { WaitingCalls } from '../driver/waiting-calls.js';
-import { createClusterClient, type NodeRedisCluster, type NodeRedisNodeClient } from './clients.js';
+import { BUFFER_REPLIES, createClusterClient, type NodeRedisCluster, type NodeRedisNodeClient } from './clients.js';
 import { ClusterRecovery } from './cluster-recovery.js';
 import { NodeRedisClusterRunner } from './cluster-runner.js';
 import { SingleConnection } from './connection.js';
+import { withinTimeout } from './commands.js';
 import { isConnectionFailure, toBackendError } from './errors.js';
 import { isNodeRedisCluster } from './detect.js';
 import { checkInternals, dropNodeClient } from './internals.js';
@@ -24,6 +26,13 @@ interface Connected {
   close(): Promise<void>;
   readonly watch: SilentConnectionWatch | null;
   readonly recovery: ClusterRecovery | null;
+  /** The clients of the primaries, as the slot map lists them now. */
+  primaries(): Promise<NodeRedisNodeClient[]>;
+}
+
+/** The primaries' clients of a cluster, each connected if need be. */
+function clusterPrimaries(cluster: NodeRedisCluster): Promise<NodeRedisNodeClient[]> {
+  return Promise.all(cluster.masters.map((node) => cluster.nodeClient(node)));
 }
 
 /**
@@ -81,6 +90,19 @@ export class NodeRedisDriver implements Driver {
     return failure;
   }
 
+  async *scanPrimaries(pattern: string, count: number): AsyncGenerator<Buffer[]> {
+    const primaries = await (this.#connected ?? (await this.#connect())).primaries();
+    // The response timeout of the driver's own connection; a given client's own options apply to it.
+    const timeoutMs = this.#settings?.responseTimeout ?? null;
+    yield* scanEach(
+      primaries.map((client) => async (cursor: string) => {
+        const reply = client.sendCommand(['SCAN', cursor, 'MATCH', pattern, 'COUNT', String(count)], BUFFER_REPLIES);
+        const [next, keys] = (await (timeoutMs === null ? reply : withinTimeout(reply, timeoutMs))) as [Buffer, Buffer[]];
+        return [next.toString(), keys] as const;
+      }),
+    );
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const connected = this.#connected ?? (await this.#connecting?.catch(() => null)) ?? null;
@@ -119,10 +141,11 @@ async function openGiven(client: NodeRedisNodeClient | NodeRedisCluster): Promis
   if (isNodeRedisCluster(client)) {
     const cluster = client as NodeRedisCluster;
     checkInternals(cluster);
-    return { runner: new NodeRedisClusterRunner(cluster, false), close: async () => undefined, watch: null, recovery: null };
+    return { runner: new NodeRedisClusterRunner(cluster, false), close: async () => undefined, watch: null, recovery: null, primaries: () => clusterPrimaries(cluster) };
   }
-  const runner = new NodeRedisRunner({ client: client as NodeRedisNodeClient, isReady: true });
-  return { runner, close: async () => undefined, watch: null, recovery: null };
+  const single = client as NodeRedisNodeClient;
+  const runner = new NodeRedisRunner({ client: single, isReady: true });
+  return { runner, close: async () => undefined, watch: null, recovery: null, primaries: async () => [single] };
 }
 
 async function openSingle(mode: SingleConnectionMode, settings: ClientSettings): Promise<Connected> {
@@ -143,6 +166,7 @@ async function openSingle(mode: SingleConnectionMode, settings: ClientSettings):
     runner,
     watch,
     recovery: null,
+    primaries: async () => [connection.client],
     async close() {
       watch?.stop();
       waiting.abandon(new ConnectFailure('the backend is closed; nothing was sent'));
@@ -180,6 +204,7 @@ async function openCluster(mode: ClusterConnectionMode, settings: ClientSettings
     runner,
     watch,
     recovery,
+    primaries: () => clusterPrimaries(cluster),
     async close() {
       watch?.stop();
       try {

@@ -100,7 +100,7 @@ export async function runRedisBenchmarks(server: Server, log: (line: string) => 
   const cases: { name: string; command: string; clients: number; pipeline: number; args: string[] }[] = [
     { name: 'read script', command: 'EVALSHA_RO read', clients: 256, pipeline: 1, args: ['EVALSHA_RO', readScript.sha1, '1', keyText('h100', 0).replace(/\d{12}$/, '__rand_int__')] },
     { name: 'read script', command: 'EVALSHA_RO read', clients: 16, pipeline: 16, args: ['EVALSHA_RO', readScript.sha1, '1', keyText('h100', 0).replace(/\d{12}$/, '__rand_int__')] },
-    { name: 'write script', command: 'EVALSHA write', clients: 16, pipeline: 16, args: ['EVALSHA', writeScript.sha1, '1', keyText('hrb100', 0).replace(/\d{12}$/, '__rand_int__'), value, '', String(TTL_MS)] },
+    { name: 'write script', command: 'EVALSHA write', clients: 16, pipeline: 16, args: ['EVALSHA', writeScript.sha1, '1', keyText('hrb100', 0).replace(/\d{12}$/, '__rand_int__'), value, '', String(TTL_MS), ''] },
     { name: 'GET', command: 'GET', clients: 16, pipeline: 16, args: ['GET', keyText('s100', 0).replace(/\d{12}$/, '__rand_int__')] },
     { name: 'SET PX', command: 'SET PX', clients: 16, pipeline: 16, args: ['SET', keyText('srb100', 0).replace(/\d{12}$/, '__rand_int__'), value, 'PX', String(TTL_MS)] },
   ];

@@ -68,6 +68,10 @@ export class MergingDriver implements Driver {
     return this.#driver.toBackendError(error, context);
   }
 
+  scanPrimaries(pattern: string, count: number): AsyncGenerator<Buffer[]> {
+    return this.#driver.scanPrimaries(pattern, count);
+  }
+
   /** Sends what this tick holds first: calls made before close() are answered, as without merging. */
   close(): Promise<void> {
     this.#send();

@@ -10,7 +10,7 @@
  * const keyv = new Keyv({ store: new KeyvRedisLua('redis://localhost:6379') });
  * ```
  *
- * @module
+ * @module redis-lua-cache/keyv
  */
 export { KeyvRedisLua, type KeyvRedisLuaOpts } from './store.js';
 export type { KeyvRedisLuaOptions } from './options.js';

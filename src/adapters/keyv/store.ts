@@ -11,11 +11,15 @@ import { entryOf, valueOf } from './values.js';
 
 /** What the store's `opts` show Keyv: `dialect: 'redis'` is what makes Keyv offer `keyv.iterator()`. */
 export interface KeyvRedisLuaOpts {
+  /** Which kind of store this is, for Keyv: `'redis'`. */
   readonly dialect: 'redis';
   /** The redacted URL (`redis://user:***@host:port`), or `'backend'` for a backend given to the store. */
   readonly url: string;
+  /** The key prefix of every entry the store writes (see {@link KeyvRedisLuaOptions}). */
   readonly prefix: string;
+  /** The COUNT hint of each SCAN that `clear` and the iterator send. */
   readonly scanCount: number;
+  /** Keyv reads other options off `opts`; a store has none more. */
   [option: string]: unknown;
 }
 
@@ -59,6 +63,11 @@ export class KeyvRedisLua extends EventEmitter {
   readonly #settings: StoreSettings;
   readonly #keys: KeyvKeys;
 
+  /**
+   * A store over `urlOrBackend`: a Redis URL (`redis://` or `rediss://`; the store builds a backend with
+   * the default builder options and closes it on `disconnect()`), or a backend of the application's own,
+   * which the store never closes.
+   */
   constructor(urlOrBackend: string | RedisBackend, options?: KeyvRedisLuaOptions) {
     super();
     this.#settings = checkOptions(options);

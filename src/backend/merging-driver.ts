@@ -50,6 +50,10 @@ export class MergingDriver implements Driver {
   }
 
   run(script: ScriptDefinition, args: ScriptArgument[]): Promise<unknown> {
+    // Writes wait for the connection before they take their place (their TTL is measured when sent): every
+    // call waits the same way, so that the calls made before the connection was up keep their order.
+    const waiting = this.#driver.whenReady();
+    if (waiting !== undefined) return waiting.then(() => this.run(script, args));
     return new Promise((resolve, reject) => {
       this.#queue.push({ kind: kindOf(script, args), script, args, resolve, reject });
       if (!this.#scheduled) {

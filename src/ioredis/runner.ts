@@ -1,6 +1,7 @@
 import { Command, type Cluster, type Redis } from 'ioredis';
 
 import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
+import { SentScripts } from '../driver/sent-scripts.js';
 import { WaitingCalls } from '../driver/waiting-calls.js';
 import { nodeKeyOf, nodeKeysOfSlot, socketOf, TEXTS, type Corkable } from './internals.js';
 
@@ -79,6 +80,8 @@ function wasNotRun(error: unknown): boolean {
  * Runs scripts over ioredis with EVALSHA, or EVALSHA_RO for read-only scripts where reads may go to
  * replicas (a single node, or a cluster client whose `scaleReads` is not `'master'`).
  *
+ * On a single node, a script's first call on each connection is sent as EVAL, which caches it there: sent
+ * as EVALSHA, it would be answered `NOSCRIPT` and sent again behind the calls written after it.
  * A `NOSCRIPT` reply (the server restarted, `SCRIPT FLUSH`, a node that never saw the script, a promoted
  * replica) is answered with EVAL of the same call: it runs the script on the very node that lacked it,
  * chosen by the same key, and caches it there, so later calls are EVALSHA again. With ioredis
@@ -118,6 +121,8 @@ export class IoredisScriptRunner implements ScriptRunner {
   #inTick = false;
   /** The connections written to in the current tick. */
   readonly #corked = new Map<Redis, Corked>();
+  /** On a single node, the scripts its connection was sent (a cluster routes calls itself, and answers NOSCRIPT). */
+  readonly #sentScripts: SentScripts | null;
   /** A cluster's node connections by key, as last listed. */
   readonly #nodes = new Map<string, Redis>();
   /** `#nodes` was listed in the current tick: a node key it lacks is not looked for again before the next. */
@@ -145,6 +150,7 @@ export class IoredisScriptRunner implements ScriptRunner {
     this.#waiting = options.reconnectLimitMs === undefined ? null : this.#waitingCalls(options.reconnectLimitMs, options.retries ?? Number.POSITIVE_INFINITY);
     this.#batch = options.batch === true && client.options.enableAutoPipelining !== true;
     this.#batchSize = client.isCluster ? Number.POSITIVE_INFINITY : BATCH_SIZE;
+    this.#sentScripts = client.isCluster ? null : new SentScripts();
   }
 
   run(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
@@ -208,7 +214,12 @@ export class IoredisScriptRunner implements ScriptRunner {
   }
 
   #send(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
-    const evalsha = script.readOnly && this.#readOnlyCommands ? 'evalsha_ro' : 'evalsha';
+    const readOnly = script.readOnly && this.#readOnlyCommands;
+    if (this.#sentScripts !== null && this.#sentScripts.isFirst(socketOf(this.#client as Redis), script.sha1)) {
+      const command = this.#command(readOnly ? 'eval_ro' : 'eval', script.source, script, keysAndArguments);
+      return this.#batch ? this.#sendBatched(command) : (this.#client.sendCommand(command) as Promise<unknown>);
+    }
+    const evalsha = readOnly ? 'evalsha_ro' : 'evalsha';
     const reply = this.#batch
       ? this.#sendBatched(this.#command(evalsha, script.sha1, script, keysAndArguments))
       : this.#clusterAutoPipelining && script.numberOfKeys > 0 && typeof keysAndArguments[0] !== 'string'

@@ -30,6 +30,7 @@ export class SingleConnection {
   readonly #settings: ClientSettings;
   readonly #backoffBase: number;
   #client: NodeRedisNodeClient;
+  #connection: object = {};
   #connected = false;
   #closed = false;
   #events: ConnectionEvents | null = null;
@@ -41,6 +42,11 @@ export class SingleConnection {
     this.#settings = settings;
     this.#backoffBase = backoffBase;
     this.#client = this.#create();
+  }
+
+  /** New with each connection the current client makes (a runner's scripts are sent again on a new one). */
+  get connection(): object {
+    return this.#connection;
   }
 
   /** The current client: the hot path sends on it. */
@@ -120,6 +126,7 @@ export class SingleConnection {
       destroyQuietly(client);
     });
     client.on('connect', () => {
+      if (client === this.#client) this.#connection = {};
       if (!this.#connected) return;
       clearTimeout(this.#handshakeTimer);
       this.#handshakeTimer = setTimeout(() => {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
+import { SentScripts } from '../driver/sent-scripts.js';
 import type { WaitingCalls } from '../driver/waiting-calls.js';
 import { BUFFER_REPLIES, type NodeRedisNodeClient } from './clients.js';
 import { scriptCommand, sendScript, withinTimeout } from './commands.js';
@@ -14,6 +15,8 @@ import type { SilentConnectionWatch } from './silent-connections.js';
 export interface ClientSource {
   readonly client: NodeRedisNodeClient;
   readonly isReady: boolean;
+  /** An object that is new with each connection the client makes; absent: the client itself stands for it. */
+  readonly connection?: object;
 }
 
 /** How a {@link NodeRedisRunner} sends; absent parts are off (a client the application gave). */
@@ -24,7 +27,8 @@ export interface RunnerOptions {
 }
 
 /**
- * Runs scripts with EVALSHA, or EVALSHA_RO for read-only scripts; `NOSCRIPT` is answered with EVAL or
+ * Runs scripts with EVALSHA, or EVALSHA_RO for read-only scripts; a script's first call on each
+ * connection is sent as EVAL or EVAL_RO (see {@link SentScripts}), and `NOSCRIPT` is answered with EVAL or
  * EVAL_RO of the same call on the same connection. node-redis writes the calls of one event-loop turn
  * together (in its check phase), so calls issued in the same tick share socket writes.
  *
@@ -39,6 +43,7 @@ export class NodeRedisRunner implements ScriptRunner {
   readonly #waiting: WaitingCalls | null;
   readonly #timeoutMs: number | null;
   readonly #watch: SilentConnectionWatch | null;
+  readonly #sentScripts = new SentScripts();
 
   constructor(source: ClientSource, options: RunnerOptions = {}) {
     this.#source = source;
@@ -60,7 +65,12 @@ export class NodeRedisRunner implements ScriptRunner {
 
   #send(script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Promise<unknown> {
     const client = this.#source.client;
-    const reply = sendScript(client, scriptCommand(script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script, keysAndArguments), script, BUFFER_REPLIES);
+    const args = scriptCommand(script.readOnly ? 'EVALSHA_RO' : 'EVALSHA', script, keysAndArguments);
+    if (this.#sentScripts.isFirst(this.#source.connection ?? client, script.sha1)) {
+      args[0] = script.readOnly ? 'EVAL_RO' : 'EVAL';
+      args[1] = script.source;
+    }
+    const reply = sendScript(client, args, script, BUFFER_REPLIES);
     if (this.#timeoutMs === null) return reply;
     (this.#watch as SilentConnectionWatch).sent(client);
     return withinTimeout(reply, this.#timeoutMs);

@@ -102,6 +102,43 @@ test('calls of one tick run in the order they were made: only neighbours of one 
   assert.is((await backend.get<string>(key('order', 1)))?.data, 'c');
 });
 
+test('on a server that has none of the scripts yet, the calls of a tick still run in the order they were made', async () => {
+  await redis.admin.script('FLUSH');
+  const fresh = builder().connection(ConnectionMode.single(redis.url)).build();
+  try {
+    const k = key('cold');
+    const seen = await Promise.all([
+      fresh.set(k, new CacheValue('a')),
+      fresh.get<string>(k),
+      fresh.get<string>(key('cold', 1)),
+      fresh.set(k, new CacheValue('b')),
+      fresh.set(key('cold', 1), new CacheValue('c')),
+      fresh.get<string>(k),
+      fresh.delete(k),
+      fresh.get<string>(k),
+    ]);
+    assert.equal(
+      seen.map((reply) => (reply instanceof CacheValue ? reply.data : reply)),
+      [undefined, 'a', null, undefined, undefined, 'b', { kind: 'deleted', count: 1 }, null],
+    );
+  } finally {
+    await fresh.close();
+  }
+});
+
+test('on a new connection, a script not cached yet runs before the calls made after it, cached or not', async () => {
+  await redis.admin.script('FLUSH');
+  const fresh = builder().connection(ConnectionMode.single(redis.url)).build();
+  try {
+    await fresh.get(key('half-cold', 9)); // connected, and the read script cached: the write script is not
+    const k = key('half-cold');
+    const [, read] = await Promise.all([fresh.set(k, new CacheValue('written first')), fresh.get<string>(k)]);
+    assert.is(read?.data, 'written first');
+  } finally {
+    await fresh.close();
+  }
+});
+
 test('foreign data at one key fails its own caller only, named; the merged neighbours are served', async () => {
   await redis.admin.set(key('foreign').toString(), 'not an entry');
   await backend.set(key('foreign-next'), new CacheValue('next'));

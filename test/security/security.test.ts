@@ -281,8 +281,8 @@ const SCENARIO: { name: string; run(backend: RedisBackend, admin: Redis): Promis
 
 /** The scenario step that needs each command of the rule (INFO: ioredis' ready check, see below). */
 const NEEDED_BY: Record<string, string> = {
-  evalsha: 'set a new entry with expire and stale',
-  evalsha_ro: 'get an entry',
+  evalsha: 'overwrite without expire or stale',
+  evalsha_ro: 'get a missing entry',
   eval: 'set after SCRIPT FLUSH',
   eval_ro: 'get after SCRIPT FLUSH',
   hmget: 'get an entry',

@@ -218,9 +218,10 @@ export class RedisBackendBuilder<Backend = RedisBackend> {
 
   /**
    * Turns batching on or off. Two kinds, both for the calls issued in the same event-loop tick:
-   * - On a single node, neighbouring single-key calls of one kind are merged into one many-key script call:
-   *   consecutive reads (`read`, `get`, and the first read of `getOrSet`) into one `read_many`, consecutive
-   *   untagged writes (`write`, `set`) into one `write_many`, at most 100 keys each. Every call of the tick
+   * - On a single node, the first call of a tick leaves at once, and among the calls after it, runs of 32 or
+   *   more neighbouring single-key calls of one kind are merged into one many-key script call: consecutive
+   *   reads (`read`, `get`, and the first read of `getOrSet`) into one `read_many`, consecutive untagged
+   *   writes (`write`, `set`) into one `write_many`, at most 100 keys each. Every call of the tick
    *   still runs in the order it was made, and each caller gets its own reply or error. A script call costs
    *   the server mostly EVALSHA's own overhead, which a merged call pays once.
    * - The calls share a few socket writes: the ioredis runner corks the socket (the first call of a tick

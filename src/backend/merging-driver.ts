@@ -7,6 +7,13 @@ import { InlineReplyError } from '../driver/failures.js';
 
 /** What a call can be merged into: reads into read_many, untagged writes into write_many, nothing else. */
 type Kind = 0 | 1 | 2;
+/**
+ * Fewest neighbouring calls of one kind that are merged; fewer are sent one by one. A merged call is answered
+ * at once, when the script has done every key, while single calls are answered one after the other, the
+ * client working on the first replies while the server works on the next: at a few calls in flight the
+ * overlap is worth more than the EVALSHA overheads a merged call saves.
+ */
+const MIN_MERGED = 32;
 const ALONE: Kind = 0;
 const READ: Kind = 1;
 const WRITE: Kind = 2;
@@ -25,9 +32,10 @@ interface Queued {
  * calls, for one node: most of what a script call costs the server is EVALSHA's own overhead, which a
  * call over many keys pays once.
  *
- * Every call of a tick is held until the tick ends, then sent in the order it was made, consecutive reads
- * as one `read_many` and consecutive untagged writes as one `write_many` (each entry on its own, at most
- * {@link BATCH_CHUNK} per call), everything else by itself. The connection so executes the calls in the
+ * The first call of a tick is sent at once; the calls after it are held until the tick ends, then sent in
+ * the order they were made, runs of {@link MIN_MERGED} or more consecutive reads as one `read_many` and of
+ * consecutive untagged writes as one `write_many` (each entry on its own, at most {@link BATCH_CHUNK} per
+ * call), everything else by itself. The connection so executes the calls in the
  * order the backend made them, as it would have without merging: only calls that were already next to each
  * other become one. Each caller gets its own reply, or its own error: a key's error in a merged reply is
  * thrown as an {@link InlineReplyError}, which the driver maps as the error reply the call alone would
@@ -54,13 +62,16 @@ export class MergingDriver implements Driver {
     // call waits the same way, so that the calls made before the connection was up keep their order.
     const waiting = this.#driver.whenReady();
     if (waiting !== undefined) return waiting.then(() => this.run(script, args));
+    if (!this.#scheduled) {
+      // The first call of a tick leaves at once, so that the server works on it while the callers of this
+      // tick make theirs; the calls made after it wait for the end of the tick, after it in order.
+      this.#scheduled = true;
+      // After the microtasks of this turn: every caller woken by the replies just read gets to call first.
+      process.nextTick(this.#flush);
+      return this.#driver.run(script, args);
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ kind: kindOf(script, args), script, args, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        // After the microtasks of this turn: every caller woken by the replies just read gets to call first.
-        process.nextTick(this.#flush);
-      }
     });
   }
 
@@ -91,7 +102,7 @@ export class MergingDriver implements Driver {
       const kind = queue[start]!.kind;
       let end = start + 1;
       if (kind !== ALONE) while (end < queue.length && end - start < BATCH_CHUNK && queue[end]!.kind === kind) end++;
-      if (end - start === 1) this.#sendAlone(queue[start]!);
+      if (end - start < MIN_MERGED) for (let index = start; index < end; index++) this.#sendAlone(queue[index]!);
       else if (kind === READ) this.#sendReads(queue.slice(start, end));
       else this.#sendWrites(queue.slice(start, end));
       start = end;

@@ -27,19 +27,22 @@ test.after(async () => {
   await redis.stop();
 });
 
+/** Neighbouring calls of one kind in a tick: enough to be merged (MergingDriver merges 32 and more). */
+const RUN = 40;
 const key = (name: string, i = 0): CacheKey => new CacheKey('merged', 1, [{ key: name, value: String(i) }]);
 const hour = (): Date => new Date(Date.now() + 3_600_000);
 
 /**
- * Connected, with every script the tests send cached on the server: a script's first call is answered
- * NOSCRIPT and sent again as EVAL, after the calls sent behind it.
+ * Connected, and every script the tests count sent once on the connection (a script's first call on a
+ * connection is an EVAL).
  */
 async function warmUp(target: RedisBackend): Promise<void> {
-  const [a, b] = [key('warm-up', 1), key('warm-up', 2)];
+  const a = key('warm-up', 1);
   await target.set(a, new CacheValue(1));
   await target.get(a);
   await target.delete(a);
-  await Promise.all([target.set(a, new CacheValue(1)), target.set(b, new CacheValue(2)), target.get(a), target.get(b)]);
+  const many = Array.from({ length: RUN }, (_, i) => key('warm-up', 10 + i));
+  await Promise.all([target.get(a), ...many.map((k) => target.set(k, new CacheValue(1))), ...many.map((k) => target.get(k))]);
 }
 
 /** The script calls `work` makes, by command, as the server counted them. */
@@ -50,25 +53,25 @@ async function scriptCalls(work: () => Promise<unknown>): Promise<Record<string,
   return scriptsSince(before, await commandCalls(redis.admin));
 }
 
-test('50 gets of one tick are one read_many call, each caller with its own entry', async () => {
+test('51 gets of one tick: the first sent at once, the other 50 as one read_many call, each caller with its own entry', async () => {
   await Promise.all(Array.from({ length: 50 }, (_, i) => backend.set(key('get', i), new CacheValue(`value ${i}`, hour()))));
   let results: (CacheValue<string> | null)[] = [];
   const calls = await scriptCalls(async () => {
     // Key 50 was never written: its caller gets null, the others their own value.
     results = await Promise.all(Array.from({ length: 51 }, (_, i) => backend.get<string>(key('get', i))));
   });
-  assert.equal(calls, { evalsha: 0, evalsha_ro: 1, eval: 0, eval_ro: 0 });
+  assert.equal(calls, { evalsha: 0, evalsha_ro: 2, eval: 0, eval_ro: 0 });
   assert.equal(results.slice(0, 50).map((hit) => hit?.data), Array.from({ length: 50 }, (_, i) => `value ${i}`));
   assert.is(results[50], null);
   assert.ok(results.slice(0, 50).every((hit) => hit !== null && hit.expire !== null && hit.expire.getTime() > Date.now() + 3_500_000), 'each with its own TTL');
 });
 
-test('40 untagged sets of one tick are one write_many call; each entry has its own data, stale time and TTL', async () => {
+test('41 untagged sets of one tick: the first at once, the other 40 one write_many call; each entry has its own data, stale time and TTL', async () => {
   const now = Date.now();
   const calls = await scriptCalls(() =>
-    Promise.all(Array.from({ length: 40 }, (_, i) => backend.set(key('set', i), new CacheValue(i, new Date(now + 60_000 + i * 1_000), new Date(now + 30_000))))),
+    Promise.all(Array.from({ length: 41 }, (_, i) => backend.set(key('set', i), new CacheValue(i, new Date(now + 60_000 + i * 1_000), new Date(now + 30_000))))),
   );
-  assert.is(totalScripts(calls), 1);
+  assert.is(totalScripts(calls), 2);
   for (let i = 0; i < 40; i += 13) {
     const hit = await backend.get<number>(key('set', i));
     assert.is(hit?.data, i);
@@ -79,31 +82,33 @@ test('40 untagged sets of one tick are one write_many call; each entry has its o
 });
 
 /**
- * Eight calls on two keys of `name` made in one tick, none awaiting another, checked against what they
- * return when run one after the other in the order made.
+ * Calls on `name`'s keys made in one tick, none awaiting another, in runs long enough to be merged, checked
+ * against what they return when run one after the other in the order made.
  */
 async function assertTickInOrder(target: RedisBackend, name: string): Promise<void> {
-  const [k, other] = [key(name), key(name, 1)];
-  const seen = await Promise.all([
+  const k = key(name);
+  const others = Array.from({ length: RUN }, (_, i) => key(name, i + 1));
+  const reads = (): Promise<CacheValue<string> | null>[] => Array.from({ length: RUN }, () => target.get<string>(k));
+  const [first, afterFirst, writes, afterWrites, deleted, afterDelete] = await Promise.all([
     target.set(k, new CacheValue('a')),
-    target.get<string>(k),
-    target.get<string>(other),
-    target.set(k, new CacheValue('b')),
-    target.set(other, new CacheValue('c')),
-    target.get<string>(k),
+    Promise.all(reads()),
+    Promise.all([...others.map((other) => target.set(other, new CacheValue('c'))), target.set(k, new CacheValue('b'))]),
+    Promise.all(reads()),
     target.delete(k),
     target.get<string>(k),
   ]);
-  assert.equal(
-    seen.map((reply) => (reply instanceof CacheValue ? reply.data : reply)),
-    [undefined, 'a', null, undefined, undefined, 'b', { kind: 'deleted', count: 1 }, null],
-  );
-  assert.is((await target.get<string>(other))?.data, 'c');
+  assert.is(first, undefined);
+  assert.ok(afterFirst.every((hit) => hit?.data === 'a'), 'the reads after the first write see it');
+  assert.is(writes.length, RUN + 1);
+  assert.ok(afterWrites.every((hit) => hit?.data === 'b'), 'the reads after the merged writes see the last of them');
+  assert.equal(deleted, { kind: 'deleted', count: 1 });
+  assert.is(afterDelete, null);
+  assert.equal((await target.getMany<string>(others)).map((hit) => hit?.data), others.map(() => 'c'));
 }
 
 test('calls of one tick run in the order they were made: only neighbours of one kind are merged', async () => {
   const calls = await scriptCalls(() => assertTickInOrder(backend, 'order'));
-  // set | get get | set set | get | delete | get, then the check's get: seven calls for nine.
+  // set | 40 gets | 41 sets | 40 gets | delete | get, then the check's getMany: seven calls for 125.
   assert.is(totalScripts(calls), 7);
 });
 
@@ -133,15 +138,28 @@ test('on a new connection, a script not cached yet runs before the calls made af
 test('foreign data at one key fails its own caller only, named; the merged neighbours are served', async () => {
   await redis.admin.set(key('foreign').toString(), 'not an entry');
   await backend.set(key('foreign-next'), new CacheValue('next'));
-  const reads = await Promise.allSettled([backend.get(key('foreign-prev')), backend.get(key('foreign')), backend.get<string>(key('foreign-next'))]);
+  // The foreign key in the middle of merged runs (after a first call that leaves alone).
+  const padding = (name: string): CacheKey[] => Array.from({ length: RUN / 2 }, (_, i) => key(name, i + 1));
+  const before = await Promise.allSettled([backend.get(key('first')), ...padding('foreign-pad').map((k) => backend.get(k)), backend.get(key('foreign-prev')), backend.get(key('foreign')), backend.get<string>(key('foreign-next')), ...padding('foreign-pad').map((k) => backend.get(k))]);
+  const reads = before.slice(RUN / 2 + 1, RUN / 2 + 4);
+  assert.ok(before.filter((read) => read.status === 'rejected').length === 1, 'only the foreign key fails');
   assert.equal(reads[0], { status: 'fulfilled', value: null });
-  assert.is(reads[1].status, 'rejected');
+  assert.is(reads[1]?.status, 'rejected');
   const readError = (reads[1] as PromiseRejectedResult).reason as Error;
   assert.instance(readError, ForeignDataError);
   assert.match(readError.message, 'get of key _prefix=merged&_version=1&foreign=0');
   assert.is(((reads[2] as PromiseFulfilledResult<CacheValue<string> | null>).value)?.data, 'next');
 
-  const writes = await Promise.allSettled([backend.set(key('w-prev'), new CacheValue(1)), backend.set(key('foreign'), new CacheValue(2)), backend.set(key('w-next'), new CacheValue(3))]);
+  const allWrites = await Promise.allSettled([
+    backend.set(key('w-first'), new CacheValue(0)),
+    ...padding('w-pad').map((k) => backend.set(k, new CacheValue(0))),
+    backend.set(key('w-prev'), new CacheValue(1)),
+    backend.set(key('foreign'), new CacheValue(2)),
+    backend.set(key('w-next'), new CacheValue(3)),
+    ...padding('w-pad').map((k) => backend.set(k, new CacheValue(0))),
+  ]);
+  const writes = allWrites.slice(RUN / 2 + 1, RUN / 2 + 4);
+  assert.ok(allWrites.filter((write) => write.status === 'rejected').length === 1, 'only the foreign key fails');
   assert.equal(writes.map((write) => write.status), ['fulfilled', 'rejected', 'fulfilled']);
   assert.instance((writes[1] as PromiseRejectedResult).reason, ForeignDataError);
   assert.match(String((writes[1] as PromiseRejectedResult).reason), 'set of key _prefix=merged&_version=1&foreign=0');
@@ -149,12 +167,12 @@ test('foreign data at one key fails its own caller only, named; the merged neigh
   assert.equal([(await backend.get(key('w-prev')))?.data, (await backend.get(key('w-next')))?.data], [1, 3]);
 });
 
-test('a merged call that times out fails every caller, each error naming its own key', async () => {
+test('a merged call that times out fails every caller (and the first, alone), each error naming its own key', async () => {
   const timed = builder().connection(ConnectionMode.single(redis.url)).responseTimeout(100).build();
   try {
     await warmUp(timed);
     const pause = redis.admin.client('PAUSE', '300', 'ALL');
-    const errors = await Promise.all([0, 1, 2].map((i) => rejection(timed.get(key('paused', i)))));
+    const errors = await Promise.all(Array.from({ length: RUN + 1 }, (_, i) => rejection(timed.get(key('paused', i)))));
     await pause;
     errors.forEach((error, i) => {
       assert.instance(error, TimeoutError);
@@ -180,8 +198,8 @@ if (DRIVER === 'ioredis') {
     try {
       await warmUp(unbatched);
       const before = await commandCalls(redis.admin);
-      await Promise.all(Array.from({ length: 10 }, (_, i) => unbatched.get(key('unbatched', i))));
-      assert.is(totalScripts(scriptsSince(before, await commandCalls(redis.admin))), 10);
+      await Promise.all(Array.from({ length: RUN }, (_, i) => unbatched.get(key('unbatched', i))));
+      assert.is(totalScripts(scriptsSince(before, await commandCalls(redis.admin))), RUN);
     } finally {
       await unbatched.close();
     }

@@ -311,8 +311,13 @@ export class GetOrSet {
       throw this.#driver.toBackendError(error, contextOf(key));
     });
     if (lease !== LEASE_TAKEN) return NOT_REFRESHED;
-    // Missing since it was read (removed meanwhile): computed as a missing entry is, lease released on failure.
-    return this.#compute(redisKey, key, factory, options, token, data === null ? null : stale);
+    if (data === null) {
+      // Gone since it was read (removed, or expired): there is nothing to refresh, and a refresh must not bring
+      // back an entry removed after it started. The next caller computes it as a missing entry, in a flight.
+      await this.#release(redisKey, key, token);
+      return NOT_REFRESHED;
+    }
+    return this.#compute(redisKey, key, factory, options, token, stale);
   }
 
   #token(): string {

@@ -6,6 +6,8 @@
  * Cluster with keys on different primaries. Script calls are counted with the server's own `INFO commandstats`.
  * Cross-process behaviour (several processes on one key, a holder killed mid-factory) is another file's.
  */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -20,6 +22,8 @@ import {
   FactoryTimeoutError,
   type FactoryContext,
   FormatError,
+  GET_OR_SET_CHANNEL,
+  type GetOrSetLookupMessage,
   type GetOrSetOptions,
   InvalidOptionError,
   JsonFormat,
@@ -271,6 +275,29 @@ test('an entry getOrSet stored turns stale after staleAfter and is then refreshe
   assert.is(source.calls, 2);
   assert.is(source.contexts[1]?.stale?.data, 'value 1');
   await settled(backend);
+});
+
+test('a stale entry removed between its read and its lease is not refreshed back: the stale value is served, nothing is stored', async () => {
+  const key = freshKey('removed-before-lease');
+  await backend.set(key, staleValue('old'));
+  const source = counted(async () => 'new');
+  // The read saw the entry stale; the delete is sent before the refresh asks for the lease, on the same
+  // connection, so the server runs it first.
+  const removeOnStale = (message: unknown): void => {
+    if ((message as GetOrSetLookupMessage).result === 'stale') void backend.delete(key);
+  };
+  subscribe(GET_OR_SET_CHANNEL, removeOnStale);
+  try {
+    assert.is(await backend.getOrSet(key, source.factory, { ttl: 60_000 }), 'old', 'the stale value it read');
+  } finally {
+    unsubscribe(GET_OR_SET_CHANNEL, removeOnStale);
+  }
+  await settled(backend);
+  assert.is(source.calls, 0, 'no refresh of an entry that is gone');
+  assert.is(await redis.admin.exists(redisKey(key)), 0, 'no entry and no lease left behind');
+  // The next call finds it missing and computes it, as a miss.
+  assert.is(await backend.getOrSet(key, source.factory, { ttl: 60_000 }), 'new');
+  assert.is(source.contexts[0]?.stale, null);
 });
 
 test('refresh failure in the stale window: stale value served, FactoryError to onError, lease kept as a backoff of lockTimeout', async () => {

@@ -199,10 +199,10 @@ function track(call: Promise<unknown>): CallRecord {
 }
 
 /** `promise`, or a failure naming `what` after `ms`: a deadline for an event, not a stand-in for one. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+async function within<T>(promise: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing happened within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new Error(`${typeof what === 'string' ? what : what()}: nothing happened within ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([promise, deadline]);
@@ -837,7 +837,8 @@ export class GetOrSetCmd implements Cmd {
         m.called.push(id);
         r.stats.gosStale += 1;
       } else if (local.ok) {
-        assert.ok(fresh !== 'stale' || entry.lease !== undefined, `${what}: ${outcome}: a stale entry that nobody refreshes gets no refresh`);
+        // A refresh that finds the entry expired since the call read it gives its lease back and computes nothing.
+        assert.ok(fresh !== 'stale' || entry.lease !== undefined || seen === 'either', `${what}: ${outcome}: a stale entry that nobody refreshes gets no refresh`);
         if (fresh === 'stale') r.stats.gosStaleLeased += 1;
         else r.stats.gosFresh += 1;
       } else if (entry.lease === undefined && fresh !== 'fresh') {
@@ -1109,7 +1110,7 @@ export async function runCommands(target: ModelTarget, commands: Iterable<Cmd>, 
   target.errors.length = 0;
   const model: Model = { entries: new Map(), pendingKeys: new Map(), factories: [], called: [], nextId: 1 };
   try {
-    await fc.asyncModelRun(() => ({ model, real }), list);
+    await fc.asyncModelRun(() => ({ model, real }), list.map((cmd) => withDeadline(cmd, real)));
     // Every factory still pending ends now, by the same rules, with a value of its own.
     while (model.factories.length > 0) {
       const first = model.factories[0]!;
@@ -1142,6 +1143,25 @@ export async function runCommands(target: ModelTarget, commands: Iterable<Cmd>, 
     await until(idle, 'the calls of a failed run').catch(() => undefined);
     await Promise.all(real.pool.map(({ redisKey }) => real.admin.del(redisKey)));
   }
+}
+
+/**
+ * Every call a command makes has a deadline of its own (the backend's timeouts, or EVENT_DEADLINE_MS): a
+ * command still running after this long is a hang, reported with what the backends hold in flight rather
+ * than left for the file's timeout to kill.
+ */
+const COMMAND_DEADLINE_MS = 30_000;
+
+function withDeadline(cmd: Cmd, real: Real): Cmd {
+  return {
+    check: (m) => cmd.check(m),
+    run: (m, r) =>
+      within(cmd.run(m, r), COMMAND_DEADLINE_MS, () => {
+        const pending = Object.entries(real.backends).map(([name, backend]) => `${name} ${JSON.stringify(backend.pendingWork())}`);
+        return `${cmd.toString()} hung (pending work: ${pending.join(', ')})`;
+      }),
+    toString: () => cmd.toString(),
+  };
 }
 
 /** Runs the property; throws fast-check's report (seed, path, shrunk commands, error) on failure. */

@@ -2,27 +2,31 @@
 import type { RedisKey, ScriptDefinition, ScriptRunner } from '../src/core/scripting.js';
 
 /** Reply of the `read_many` script. */
-export type ReadManyReply = ([data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | string | null)[];
+export type ReadManyReply = (Buffer | number | null)[];
 
 /**
- * Reads many cache entries in one atomic step and replies, in the order of the keys, what read replies
- * for each: { data, stale, pttl, tags }, nil for a missing or pending entry, or, for a key that holds
- * anything but a cache entry, the error read would reply, as a string (FOREIGN_DATA ...): one key's
- * foreign data does not keep the others from being read. A key given twice is read twice.
+ * Reads many cache entries in one atomic step and replies, for each key in order, four elements: what
+ * read replies for it (data, stale, pttl, tags) for an entry; four nils for a missing or pending entry;
+ * for a key that holds anything but a cache entry, the error read would reply, as bulk string (FOREIGN_DATA
+ * ...) and three nils: one key's foreign data does not keep the others from being read. An entry's pttl
+ * is never nil, so it tells the three apart. A key given twice is read twice. Flat rather than one array
+ * per key: the server converts every Lua table of a reply to RESP at a cost of its own.
  */
 export const readManyScript: ScriptDefinition = {
   name: 'read_many',
   source: `#!lua flags=no-writes
---- Reads many cache entries in one atomic step and replies, in the order of the keys, what read replies
---- for each: { data, stale, pttl, tags }, nil for a missing or pending entry, or, for a key that holds
---- anything but a cache entry, the error read would reply, as a string (FOREIGN_DATA ...): one key's
---- foreign data does not keep the others from being read. A key given twice is read twice.
+--- Reads many cache entries in one atomic step and replies, for each key in order, four elements: what
+--- read replies for it (data, stale, pttl, tags) for an entry; four nils for a missing or pending entry;
+--- for a key that holds anything but a cache entry, the error read would reply, as bulk string (FOREIGN_DATA
+--- ...) and three nils: one key's foreign data does not keep the others from being read. An entry's pttl
+--- is never nil, so it tells the three apart. A key given twice is read twice. Flat rather than one array
+--- per key: the server converts every Lua table of a reply to RESP at a cost of its own.
 ---@script read_many
 ---@key entries... Hashes that hold the entries, each as read reads it
 ---@include hash_fields
 ---@include stale_field
 ---@include read_entry
----@return ([data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | string | null)[]
+---@return (Buffer | number | null)[]
 -- lua/include/hash_fields.lua
 --- The fields of the hash at KEYS[i] (HMGET: false for each one missing), or a FOREIGN_DATA error reply
 --- when the key holds another Redis type.
@@ -76,38 +80,35 @@ end
 
 local replies = {}
 for i = 1, #KEYS do
-  local reply = read_entry(i)
+  local reply, at = read_entry(i), 4 * i - 3
   -- false, not nil: a nil would end the Lua array.
-  replies[i] = reply and reply.err or reply or false
+  if not reply then
+    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = false, false, false, false
+  elseif reply.err then
+    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = reply.err, false, false, false
+  else
+    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = reply[1], reply[2], reply[3], reply[4]
+  end
 end
 return replies
 `,
-  sha1: 'c9ef1143d5b0c4f3b33b5a2b3984e52f5f8563ab',
+  sha1: '8ff30a8ced81eafa68547f9f88646ba121548d51',
   numberOfKeys: 0,
   readOnly: true,
 };
 
-/** Bulk strings arrive as Buffers (see ScriptRunner): decodes, as UTF-8 and in place, those the reply type says are strings. */
-function decodeReadManyReply(reply: unknown): ReadManyReply {
-  if (Array.isArray(reply)) {
-    for (let i1 = 0; i1 < reply.length; i1++) {
-      const value2: unknown = reply[i1];
-      if (Buffer.isBuffer(value2)) reply[i1] = value2.toString();
-    }
-  }
-  return reply as ReadManyReply;
-}
-
 /**
- * Reads many cache entries in one atomic step and replies, in the order of the keys, what read replies
- * for each: { data, stale, pttl, tags }, nil for a missing or pending entry, or, for a key that holds
- * anything but a cache entry, the error read would reply, as a string (FOREIGN_DATA ...): one key's
- * foreign data does not keep the others from being read. A key given twice is read twice.
+ * Reads many cache entries in one atomic step and replies, for each key in order, four elements: what
+ * read replies for it (data, stale, pttl, tags) for an entry; four nils for a missing or pending entry;
+ * for a key that holds anything but a cache entry, the error read would reply, as bulk string (FOREIGN_DATA
+ * ...) and three nils: one key's foreign data does not keep the others from being read. An entry's pttl
+ * is never nil, so it tells the three apart. A key given twice is read twice. Flat rather than one array
+ * per key: the server converts every Lua table of a reply to RESP at a cost of its own.
  *
  * @param runner Runs the script (EVALSHA, recovering from NOSCRIPT).
  * @param entries Hashes that hold the entries, each as read reads it (any number of keys: KEYS[1] onwards)
- * @returns `([data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | string | null)[]` (bulk strings where it says string decoded as UTF-8)
+ * @returns `(Buffer | number | null)[]`
  */
 export function readMany(runner: ScriptRunner, entries: RedisKey[]): Promise<ReadManyReply> {
-  return runner.run({ ...readManyScript, numberOfKeys: entries.length }, [...entries]).then(decodeReadManyReply);
+  return runner.run({ ...readManyScript, numberOfKeys: entries.length }, [...entries]) as Promise<ReadManyReply>;
 }

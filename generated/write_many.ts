@@ -159,6 +159,15 @@ end
 if #ARGV ~= 3 * #KEYS + 1 then
   return redis.error_reply('BAD_ARGUMENT write_many takes three arguments per key, got ' .. (#ARGV - 1) .. ' for ' .. #KEYS .. ' keys')
 end
+if ARGV[1] == '0' then
+  -- Each key on its own: checked and written in one pass, as that many writes would be.
+  local replies = {}
+  for i = 1, #KEYS do
+    local reply = store_entry(i, ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1], '')
+    replies[i] = type(reply) == 'table' and reply.err or reply
+  end
+  return replies
+end
 local replies, counts, data_fields, ttls, failed = {}, {}, {}, {}, false
 for i = 1, #KEYS do
   local ms = store_args(ARGV[3 * i], ARGV[3 * i + 1])
@@ -191,7 +200,7 @@ for i = 1, #KEYS do
 end
 return replies
 `,
-  sha1: '9136ba03fef479dd985f5ada567af5171d45f558',
+  sha1: '37101ffa2f92536ed03cbe31985bbedd74c8282e',
   numberOfKeys: 0,
   readOnly: false,
 };

@@ -1,19 +1,27 @@
 #!lua flags=no-writes
---- Reads many cache entries in one atomic step and replies, in the order of the keys, what read replies
---- for each: { data, stale, pttl, tags }, nil for a missing or pending entry, or, for a key that holds
---- anything but a cache entry, the error read would reply, as a string (FOREIGN_DATA ...): one key's
---- foreign data does not keep the others from being read. A key given twice is read twice.
+--- Reads many cache entries in one atomic step and replies, for each key in order, four elements: what
+--- read replies for it (data, stale, pttl, tags) for an entry; four nils for a missing or pending entry;
+--- for a key that holds anything but a cache entry, the error read would reply, as bulk string (FOREIGN_DATA
+--- ...) and three nils: one key's foreign data does not keep the others from being read. An entry's pttl
+--- is never nil, so it tells the three apart. A key given twice is read twice. Flat rather than one array
+--- per key: the server converts every Lua table of a reply to RESP at a cost of its own.
 ---@script read_many
 ---@key entries... Hashes that hold the entries, each as read reads it
 ---@include hash_fields
 ---@include stale_field
 ---@include read_entry
----@return ([data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | string | null)[]
+---@return (Buffer | number | null)[]
 
 local replies = {}
 for i = 1, #KEYS do
-  local reply = read_entry(i)
+  local reply, at = read_entry(i), 4 * i - 3
   -- false, not nil: a nil would end the Lua array.
-  replies[i] = reply and reply.err or reply or false
+  if not reply then
+    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = false, false, false, false
+  elseif reply.err then
+    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = reply.err, false, false, false
+  else
+    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = reply[1], reply[2], reply[3], reply[4]
+  end
 end
 return replies

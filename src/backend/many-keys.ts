@@ -49,8 +49,9 @@ export class ManyKeys {
     await Promise.all(
       batchesOf(redisKeys, this.#clustered).map(async (batch) => {
         const got = await this.#call(() => scripts.readMany(this.#driver, batch.map((at) => redisKeys[at]!)), operation);
-        throwFirstFailure(got, keys, batch, operation);
-        for (let index = 0; index < batch.length; index++) replies[batch[index]!] = (got[index] ?? null) as scripts.ReadReply;
+        const entries = Array.from(batch, (_, index) => readManyEntry(got, index));
+        throwFirstFailure(entries, keys, batch, operation);
+        for (let index = 0; index < batch.length; index++) replies[batch[index]!] = entries[index] as scripts.ReadReply;
       }),
     );
     return replies;
@@ -114,6 +115,18 @@ export class ManyKeys {
       throw this.#driver.toBackendError(error, { operation });
     }
   }
+}
+
+/**
+ * Key `index`'s part of a read_many reply (four elements per key): its read reply (null for a missing entry)
+ * or, for a key that holds foreign data, the error text read would have replied.
+ */
+export function readManyEntry(reply: scripts.ReadManyReply, index: number): scripts.ReadReply | string {
+  const at = 4 * index;
+  const data = reply[at] as Buffer | null;
+  const pttl = reply[at + 2] as number | null;
+  if (pttl === null) return data === null ? null : data.toString();
+  return [data as Buffer, reply[at + 1] as number | null, pttl, reply[at + 3] as Buffer | null];
 }
 
 /** Throws, naming its key, the first error a many-key script replied at a key's position (a string there). */

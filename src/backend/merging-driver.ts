@@ -1,19 +1,22 @@
 import * as scripts from '../../generated/index.js';
 import type { BackendError, ErrorContext } from '../core/errors.js';
 import type { ScriptArgument, ScriptDefinition } from '../core/scripting.js';
-import { BATCH_CHUNK } from '../driver/batches.js';
 import type { Driver, DriverName } from '../driver/driver.js';
 import { InlineReplyError } from '../driver/failures.js';
+import { readManyEntry } from './many-keys.js';
 
 /** What a call can be merged into: reads into read_many, untagged writes into write_many, nothing else. */
 type Kind = 0 | 1 | 2;
 /**
- * Fewest neighbouring calls of one kind that are merged; fewer are sent one by one. A merged call is answered
- * at once, when the script has done every key, while single calls are answered one after the other, the
- * client working on the first replies while the server works on the next: at a few calls in flight the
- * overlap is worth more than the EVALSHA overheads a merged call saves.
+ * Neighbouring calls of one kind merged into one script call, sent as soon as there are that many; fewer
+ * left at the end of a tick are sent one by one. A merged call is answered at once, when the script has
+ * done every key, while single calls are answered one after the other, the client working on the first
+ * replies while the server works on the next: at a few calls in flight that overlap is worth more than the
+ * EVALSHA overheads a merged call saves. Sending each run as soon as it is complete, rather than at the end
+ * of the tick, keeps that overlap at many calls in flight: the server works on a run while the client makes
+ * the next one.
  */
-const MIN_MERGED = 32;
+const MERGED = 32;
 const ALONE: Kind = 0;
 const READ: Kind = 1;
 const WRITE: Kind = 2;
@@ -32,10 +35,10 @@ interface Queued {
  * calls, for one node: most of what a script call costs the server is EVALSHA's own overhead, which a
  * call over many keys pays once.
  *
- * The first call of a tick is sent at once; the calls after it are held until the tick ends, then sent in
- * the order they were made, runs of {@link MIN_MERGED} or more consecutive reads as one `read_many` and of
- * consecutive untagged writes as one `write_many` (each entry on its own, at most {@link BATCH_CHUNK} per
- * call), everything else by itself. The connection so executes the calls in the
+ * The first call of a tick is sent at once; the calls after it are held, and sent in the order they were
+ * made: every {@link MERGED} consecutive reads as one `read_many`, every {@link MERGED} consecutive untagged
+ * writes as one `write_many` (each entry on its own), as soon as they are complete (with the calls held
+ * before them, each by itself); what is left when the tick ends, one call at a time. The connection so executes the calls in the
  * order the backend made them, as it would have without merging: only calls that were already next to each
  * other become one. Each caller gets its own reply, or its own error: a key's error in a merged reply is
  * thrown as an {@link InlineReplyError}, which the driver maps as the error reply the call alone would
@@ -50,6 +53,9 @@ export class MergingDriver implements Driver {
   readonly #driver: Driver;
   #queue: Queued[] = [];
   #scheduled = false;
+  /** The kind of the last queued call, and how many calls of that kind end the queue. */
+  #tailKind: Kind = ALONE;
+  #tailLength = 0;
   readonly #flush = (): void => this.#send();
 
   constructor(driver: Driver) {
@@ -70,9 +76,14 @@ export class MergingDriver implements Driver {
       process.nextTick(this.#flush);
       return this.#driver.run(script, args);
     }
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ kind: kindOf(script, args), script, args, resolve, reject });
+    const kind = kindOf(script, args);
+    const reply = new Promise((resolve, reject) => {
+      this.#queue.push({ kind, script, args, resolve, reject });
     });
+    this.#tailLength = kind === this.#tailKind ? this.#tailLength + 1 : 1;
+    this.#tailKind = kind;
+    if (kind !== ALONE && this.#tailLength === MERGED) this.#drain();
+    return reply;
   }
 
   whenReady(): Promise<void> | undefined {
@@ -95,18 +106,22 @@ export class MergingDriver implements Driver {
 
   #send(): void {
     this.#scheduled = false;
+    this.#drain();
+  }
+
+  /** Sends the queue in order: a complete run (only ever its end) merged, every other call alone. */
+  #drain(): void {
     const queue = this.#queue;
+    const merged = this.#tailKind !== ALONE && this.#tailLength === MERGED ? queue.length - MERGED : queue.length;
+    this.#tailKind = ALONE;
+    this.#tailLength = 0;
     if (queue.length === 0) return;
     this.#queue = [];
-    for (let start = 0; start < queue.length; ) {
-      const kind = queue[start]!.kind;
-      let end = start + 1;
-      if (kind !== ALONE) while (end < queue.length && end - start < BATCH_CHUNK && queue[end]!.kind === kind) end++;
-      if (end - start < MIN_MERGED) for (let index = start; index < end; index++) this.#sendAlone(queue[index]!);
-      else if (kind === READ) this.#sendReads(queue.slice(start, end));
-      else this.#sendWrites(queue.slice(start, end));
-      start = end;
-    }
+    for (let index = 0; index < merged; index++) this.#sendAlone(queue[index]!);
+    if (merged === queue.length) return;
+    const run = merged === 0 ? queue : queue.slice(merged);
+    if (run[0]!.kind === READ) this.#sendReads(run);
+    else this.#sendWrites(run);
   }
 
   #sendAlone(call: Queued): void {
@@ -116,7 +131,9 @@ export class MergingDriver implements Driver {
   #sendReads(calls: Queued[]): void {
     const keys = calls.map((call) => call.args[0]!);
     this.#driver.run({ ...scripts.readManyScript, numberOfKeys: keys.length }, keys).then(
-      (replies) => settleEach(calls, replies as unknown[]),
+      (replies) => {
+        for (let index = 0; index < calls.length; index++) settle(calls[index]!, readManyEntry(replies as scripts.ReadManyReply, index));
+      },
       (error: unknown) => rejectAll(calls, error),
     );
   }
@@ -133,7 +150,9 @@ export class MergingDriver implements Driver {
       args[calls.length + 3 + 3 * index] = call[3]!;
     }
     this.#driver.run({ ...scripts.writeManyScript, numberOfKeys: calls.length }, args).then(
-      (replies) => settleEach(calls, replies as unknown[]),
+      (replies) => {
+        for (let index = 0; index < calls.length; index++) settle(calls[index]!, (replies as scripts.WriteManyReply)[index]);
+      },
       (error: unknown) => rejectAll(calls, error),
     );
   }
@@ -146,13 +165,10 @@ function kindOf(script: ScriptDefinition, args: ScriptArgument[]): Kind {
   return ALONE;
 }
 
-/** Gives each call its part of a many-key reply: an error reply there (a bulk string) is its error. */
-function settleEach(calls: Queued[], replies: unknown[]): void {
-  for (let index = 0; index < calls.length; index++) {
-    const reply = replies[index];
-    if (Buffer.isBuffer(reply) || typeof reply === 'string') calls[index]!.reject(new InlineReplyError(reply.toString()));
-    else calls[index]!.resolve(reply ?? null);
-  }
+/** Gives a call its part of a many-key reply: an error reply there (a bulk string) is its error. */
+function settle(call: Queued, reply: unknown): void {
+  if (typeof reply === 'string' || Buffer.isBuffer(reply)) call.reject(new InlineReplyError(reply.toString()));
+  else call.resolve(reply ?? null);
 }
 
 function rejectAll(calls: Queued[], error: unknown): void {

@@ -217,11 +217,11 @@ export class IoredisScriptRunner implements ScriptRunner {
     const readOnly = script.readOnly && this.#readOnlyCommands;
     if (this.#sentScripts !== null && this.#sentScripts.isFirst(socketOf(this.#client as Redis), script.sha1)) {
       const command = this.#command(readOnly ? 'eval_ro' : 'eval', script.source, script, keysAndArguments);
-      return this.#batch ? this.#sendBatched(command) : (this.#client.sendCommand(command) as Promise<unknown>);
+      return this.#batch ? this.#sendBatched(command, script.numberOfKeys) : (this.#client.sendCommand(command) as Promise<unknown>);
     }
     const evalsha = readOnly ? 'evalsha_ro' : 'evalsha';
     const reply = this.#batch
-      ? this.#sendBatched(this.#command(evalsha, script.sha1, script, keysAndArguments))
+      ? this.#sendBatched(this.#command(evalsha, script.sha1, script, keysAndArguments), script.numberOfKeys)
       : this.#clusterAutoPipelining && script.numberOfKeys > 0 && typeof keysAndArguments[0] !== 'string'
         ? this.#sendAlone(evalsha, script.sha1, script, keysAndArguments)
         : this.#commands[BUFFER_VARIANT[evalsha]](script.sha1, script.numberOfKeys, keysAndArguments);
@@ -241,14 +241,14 @@ export class IoredisScriptRunner implements ScriptRunner {
 
   // A corked socket only holds the bytes back: ioredis has queued each command, in order, as it wrote it,
   // and a connection that is not ready is left alone (ioredis keeps such commands in its offline queue).
-  #sendBatched(command: Command): Promise<unknown> {
+  #sendBatched(command: Command, weight: number): Promise<unknown> {
     if (!this.#inTick) {
       this.#inTick = true;
       process.nextTick(this.#endTick);
     }
     if (!this.#client.isCluster) {
       const reply = this.#client.sendCommand(command) as Promise<unknown>;
-      this.#hold(this.#client as Redis);
+      this.#hold(this.#client as Redis, weight);
       return reply;
     }
     // The node's socket is corked before the call is written to it. Only the connection the cluster
@@ -267,16 +267,17 @@ export class IoredisScriptRunner implements ScriptRunner {
 
   /**
    * Corks `connection`'s socket at its first call of the tick (on a single node, written just before), and
-   * writes out what it holds every `#batchSize` calls after that.
+   * writes out what it holds every `#batchSize` keys after that: a call over many keys (a merged one) is
+   * as much work for the server as that many calls, so it leaves at once.
    */
-  #hold(connection: Redis): void {
+  #hold(connection: Redis, keys = 1): void {
     const corked = this.#corked.get(connection);
     if (corked === undefined) {
       const stream = socketOf(connection);
       const corkable = connection.status === 'ready' && stream !== undefined && stream.writable;
       if (corkable) stream.cork();
       this.#corked.set(connection, corkable ? { stream, held: 0 } : null);
-    } else if (corked !== null && ++corked.held >= this.#batchSize) {
+    } else if (corked !== null && (corked.held += Math.max(1, keys)) >= this.#batchSize) {
       corked.stream.uncork();
       corked.stream.cork();
       corked.held = 0;

@@ -81,6 +81,13 @@ test('35 untagged sets of one tick: the first at once, then one write_many call 
   }
 });
 
+test('a tick that fills no run of 32 sends every call by itself: at a few calls in flight nothing is merged', async () => {
+  const calls = await scriptCalls(async () => {
+    await Promise.all([...Array.from({ length: 31 }, (_, i) => backend.get(key('few', i))), ...Array.from({ length: 20 }, (_, i) => backend.set(key('few', i), new CacheValue(i)))]);
+  });
+  assert.equal(calls, { evalsha: 20, evalsha_ro: 31, eval: 0, eval_ro: 0 });
+});
+
 /**
  * Calls on `name`'s keys made in one tick, none awaiting another, in runs long enough to be merged, checked
  * against what they return when run one after the other in the order made.

@@ -38,11 +38,12 @@ interface Queued {
  * The first call of a tick is sent at once; the calls after it are held, and sent in the order they were
  * made: every {@link MERGED} consecutive reads as one `read_many`, every {@link MERGED} consecutive untagged
  * writes as one `write_many` (each entry on its own), as soon as they are complete (with the calls held
- * before them, each by itself); what is left when the tick ends, one call at a time. The connection so executes the calls in the
- * order the backend made them, as it would have without merging: only calls that were already next to each
- * other become one. Each caller gets its own reply, or its own error: a key's error in a merged reply is
- * thrown as an {@link InlineReplyError}, which the driver maps as the error reply the call alone would
- * have got; a failure of the whole merged call (a timeout, a lost connection) is every member's.
+ * before them, each by itself); what is left when the tick ends, one call at a time. The connection so
+ * executes the calls in the order the backend made them, as it would have without merging: only calls
+ * that were already next to each other become one. Each caller gets its own reply, or its own error: a
+ * key's error in a merged reply is thrown as an {@link InlineReplyError}, which the driver maps as the error
+ * reply the call alone would have got; a failure of the whole merged call (a timeout, a lost connection) is
+ * every member's.
  *
  * # Caveats
  * Not for a cluster, where a script call's keys must share a slot: the keys of one tick rarely do, and

@@ -218,14 +218,15 @@ export class RedisBackendBuilder<Backend = RedisBackend> {
 
   /**
    * Turns batching on or off. Two kinds, both for the calls issued in the same event-loop tick:
-   * - On a single node, the first call of a tick leaves at once, and among the calls after it, runs of 32 or
-   *   more neighbouring single-key calls of one kind are merged into one many-key script call: consecutive
-   *   reads (`read`, `get`, and the first read of `getOrSet`) into one `read_many`, consecutive untagged
-   *   writes (`write`, `set`) into one `write_many`, at most 100 keys each. Every call of the tick
-   *   still runs in the order it was made, and each caller gets its own reply or error. A script call costs
-   *   the server mostly EVALSHA's own overhead, which a merged call pays once.
+   * - On a single node, the first call of a tick leaves at once, and among the calls after it, every 32
+   *   neighbouring single-key calls of one kind are merged into one many-key script call, sent as soon as
+   *   the 32nd is made: reads (`read`, `get`, and the first read of `getOrSet`) into one `read_many`,
+   *   untagged writes (`write`, `set`) into one `write_many`; fewer left at the end of the tick go one by
+   *   one. Every call of the tick still runs in the order it was made, and each caller gets its own reply
+   *   or error. A script call costs the server mostly EVALSHA's own overhead, which a merged call pays once.
    * - The calls share a few socket writes: the ioredis runner corks the socket (the first call of a tick
-   *   leaves at once, the others in writes of 8, the rest when the tick ends), in place of ioredis' own
+   *   leaves at once, the others in writes of 8 keys' worth, so a merged call at once, the rest when the
+   *   tick ends), in place of ioredis' own
    *   auto-pipelining, which costs more client CPU per call; node-redis always writes a tick's calls together.
    *
    * # Default

@@ -71,7 +71,7 @@ export class MergingDriver implements Driver {
     if (waiting !== undefined) return waiting.then(() => this.run(script, args));
     if (!this.#scheduled) {
       // The first call of a tick leaves at once, so that the server works on it while the callers of this
-      // tick make theirs; the calls made after it wait for the end of the tick, after it in order.
+      // tick make theirs; the calls made after it wait, after it in order, for a run to fill or the tick to end.
       this.#scheduled = true;
       // After the microtasks of this turn: every caller woken by the replies just read gets to call first.
       process.nextTick(this.#flush);

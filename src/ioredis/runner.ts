@@ -27,7 +27,7 @@ export interface IoredisScriptRunnerOptions {
   /**
    * Batch the calls of one event-loop tick into few socket writes, per connection: on a single node the
    * first call of a tick is written at once (the server starts on it while the caller issues the others),
-   * the next ones are corked and leave in writes of 8 calls, the rest when the tick ends
+   * the next ones are corked and leave in writes of 8 keys' worth (a call over many keys at once), the rest when the tick ends
    * (`process.nextTick`); on a cluster each node's calls of the tick leave together when it ends. Much
    * cheaper per call than ioredis auto-pipelining, which it replaces: ignored when the client has
    * `enableAutoPipelining` on. The backend sets it for the connection it opens.
@@ -36,7 +36,7 @@ export interface IoredisScriptRunnerOptions {
 }
 
 /**
- * Calls per socket write when batching on a single node: 8 did better than 16 and 32 in bench/ on 2
+ * Keys' worth of calls per socket write when batching on a single node: 8 did better than 16 and 32 in bench/ on 2
  * cores (reads and writes, 16 to 1024 in flight). On a cluster the nodes' servers share the work, so
  * one of them is busy while the client builds a tick: a node's calls of a tick all leave together when
  * it ends, which cost the client and the servers less per call in bench/.

@@ -37,6 +37,15 @@ export const fillScript: ScriptDefinition = {
 --- (HEXISTS), two for nothing.
 --- entry_state(i, true) replies the number of fields (0 for nothing) and whether field d is there: one call
 --- for nothing (HLEN), two for an entry; for a script that must know whether there are fields to drop.
+--- foreign_type(i, failure) turns the error reply of a hash command at KEYS[i] into what a script replies:
+--- FOREIGN_DATA naming the type for WRONGTYPE, any other error (a denied permission) as it is.
+local function foreign_type(i, failure)
+  if string.sub(failure.err, 1, 9) ~= 'WRONGTYPE' then
+    return failure
+  end
+  return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[i]).ok .. ', not a cache entry')
+end
+
 local function entry_state(i, count_fields)
   -- Either command on another type is an error, which pcall catches so the reply can say what is there.
   local state
@@ -46,10 +55,7 @@ local function entry_state(i, count_fields)
     state = redis.pcall('HEXISTS', KEYS[i], 'd')
   end
   if type(state) == 'table' then
-    if string.sub(state.err, 1, 9) ~= 'WRONGTYPE' then
-      return state
-    end
-    return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[i]).ok .. ', not a cache entry')
+    return foreign_type(i, state)
   end
   -- A hash has at least one field, so HLEN 0 is no key; HEXISTS 0 is no key or a hash without d.
   if count_fields then
@@ -73,14 +79,14 @@ local function entry_state(i, count_fields)
   return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
 end
 -- lua/include/store_entry.lua
---- Writing an entry, in two steps so that a script over many keys checks them all before it writes any.
---- store_args(stale, ttl) checks the arguments: it replies the ttl as a number (false when '': none), or
---- an error reply. replace_entry(i, count, has_data, data, stale, ms, tags) then replaces the entry at
---- KEYS[i], whose entry_state(i, true) was count, has_data: afterwards it holds exactly field d = data
---- and, unless they are '', field s = stale and field t = tags, with a TTL of ms milliseconds (none when
---- false; zero or less: the entry is removed); it replies 1 when it stored the entry, 0 when it removed it.
---- store_entry(i, data, stale, ttl, tags) does both for one key, leaving a key that holds anything but an
---- entry or a pending entry untouched.
+--- Writing an entry. store_args(stale, ttl) checks the arguments: it replies the ttl as a number (false
+--- when '': none), or an error reply. Afterwards the entry at KEYS[i] holds exactly field d = data and,
+--- unless they are '', field s = stale and field t = tags, with a TTL of ttl milliseconds (none when '';
+--- zero or less: the entry is removed); 1 is replied when the entry was stored, 0 when it was removed.
+--- store_entry(i, data, stale, ttl, tags) checks and writes one key in one pass, leaving a key that holds
+--- anything but an entry or a pending entry untouched. replace_entry(i, count, data, stale, ms, ttl, tags)
+--- writes a key already checked (entry_state(i, true) counted count fields, store_args gave ms), for a
+--- script over many keys that checks them all before it writes any.
 local function store_args(stale, ttl)
   -- string.find rather than string.match: it makes no copy of what it matched.
   if stale ~= '' and not string.find(stale, '^%-?%d+$') then
@@ -97,53 +103,51 @@ local function store_args(stale, ttl)
   return ms
 end
 
-local function replace_entry(i, count, has_data, data, stale, ms, tags)
-  if ms and ms <= 0 then
-    if count > 0 then
-      redis.call('DEL', KEYS[i])
-    end
-    return 0
-  end
-
-  -- Overwrite in place rather than DEL + HSET: in a slot that is being migrated, Redis Cluster refuses a
-  -- script that recreates a key it has just deleted, which would leave the old entry gone and the new unwritten.
-  -- Nothing but the fields this write sets may survive: an old s or t it does not set, a lease (field l), and
-  -- fields that neither this backend nor hitbox writes. What HDEL and HSET reply, with the count, tells
-  -- whether there are any, so a common write makes no call to find fields to drop.
-  local wanted, dropped = 1, 0
-  if stale ~= '' then
-    wanted = wanted + 1
-  elseif count > (has_data and 1 or 0) then
-    -- The most common field to drop, dropped directly. It never deletes the key: d, or a lease, stays.
-    dropped = redis.call('HDEL', KEYS[i], 's')
-  end
-  local added
+--- Fields s and t when given, set once d is: replies how many of them were new and how many were set.
+local function set_other_fields(i, stale, tags)
   if tags ~= '' then
-    wanted = wanted + 1
     if stale ~= '' then
-      added = redis.call('HSET', KEYS[i], 'd', data, 's', stale, 't', tags)
-    else
-      added = redis.call('HSET', KEYS[i], 'd', data, 't', tags)
+      return redis.call('HSET', KEYS[i], 's', stale, 't', tags), 2
     end
+    return redis.call('HSET', KEYS[i], 't', tags), 1
   elseif stale ~= '' then
-    added = redis.call('HSET', KEYS[i], 'd', data, 's', stale)
-  else
-    added = redis.call('HSET', KEYS[i], 'd', data)
+    return redis.call('HSET', KEYS[i], 's', stale), 1
   end
-  if count - dropped + added > wanted then
+  return 0, 0
+end
+
+--- The end of every write, once its fields are set: count fields are there, wanted of them its own.
+local function finish_entry(i, count, wanted, stale, ttl, tags, existed)
+  if count > wanted then
+    -- Nothing but the fields this write sets may survive: an old s or t it does not set, a lease (field l),
+    -- and fields that neither this backend nor hitbox writes.
     for _, field in ipairs(redis.call('HKEYS', KEYS[i])) do
       if field ~= 'd' and not (field == 's' and stale ~= '') and not (field == 't' and tags ~= '') then
         redis.call('HDEL', KEYS[i], field)
       end
     end
   end
-
-  if ms then
-    redis.call('PEXPIRE', KEYS[i], ms)
-  elseif count > 0 then
+  -- The ttl as it came, already checked: a Lua number would be formatted back into a string for the call.
+  if ttl ~= '' then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  elseif existed then
     redis.call('PERSIST', KEYS[i])
   end
   return 1
+end
+
+local function replace_entry(i, count, data, stale, ms, ttl, tags)
+  if ms and ms <= 0 then
+    if count > 0 then
+      redis.call('DEL', KEYS[i])
+    end
+    return 0
+  end
+  -- Overwrite in place rather than DEL + HSET: in a slot that is being migrated, Redis Cluster refuses a
+  -- script that recreates a key it has just deleted, which would leave the old entry gone and the new unwritten.
+  local added = redis.call('HSET', KEYS[i], 'd', data)
+  local added_others, others = set_other_fields(i, stale, tags)
+  return finish_entry(i, count + added + added_others, 1 + others, stale, ttl, tags, count > 0)
 end
 
 local function store_entry(i, data, stale, ttl, tags)
@@ -151,11 +155,28 @@ local function store_entry(i, data, stale, ttl, tags)
   if type(ms) == 'table' then
     return ms
   end
-  local count, has_data = entry_state(i, true)
-  if type(count) == 'table' then
-    return count
+  if ms and ms <= 0 then
+    local count = entry_state(i, true)
+    if type(count) == 'table' then
+      return count
+    end
+    return replace_entry(i, count, data, stale, ms, ttl, tags)
   end
-  return replace_entry(i, count, has_data, data, stale, ms, tags)
+  -- Field d first and alone, which checks the key in the same call: on another type HSET fails and changes
+  -- nothing; from a hash that had no d, removing d again restores every field (s and t, which could
+  -- overwrite a foreign hash's own, are set only once the key is known to be an entry). Only the hash's
+  -- encoding may differ: a large value turns a small hash into a hashtable, which Redis never turns back.
+  local added = redis.pcall('HSET', KEYS[i], 'd', data)
+  if type(added) == 'table' then
+    return foreign_type(i, added)
+  end
+  local count = redis.call('HLEN', KEYS[i])
+  if added == 1 and count > 1 and redis.call('HEXISTS', KEYS[i], 'l') == 0 then
+    redis.call('HDEL', KEYS[i], 'd')
+    return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
+  end
+  local added_others, others = set_other_fields(i, stale, tags)
+  return finish_entry(i, count + added_others, 1 + others, stale, ttl, tags, count > added)
 end
 -- lua/include/lease.lua
 --- A lease (field l of an entry's hash) is '<start> <token>': the server's clock in milliseconds when it
@@ -176,7 +197,7 @@ if type(lease) ~= 'string' or lease_token(lease) ~= ARGV[1] then
 end
 return store_entry(1, ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `,
-  sha1: '007b9d454009217e553f5f065b8560c1b94a398a',
+  sha1: 'bc3c01edfffc99477d62a54775f7da0ff85c8da4',
   numberOfKeys: 1,
   readOnly: false,
 };

@@ -30,6 +30,15 @@ export const removeManyScript: ScriptDefinition = {
 --- (HEXISTS), two for nothing.
 --- entry_state(i, true) replies the number of fields (0 for nothing) and whether field d is there: one call
 --- for nothing (HLEN), two for an entry; for a script that must know whether there are fields to drop.
+--- foreign_type(i, failure) turns the error reply of a hash command at KEYS[i] into what a script replies:
+--- FOREIGN_DATA naming the type for WRONGTYPE, any other error (a denied permission) as it is.
+local function foreign_type(i, failure)
+  if string.sub(failure.err, 1, 9) ~= 'WRONGTYPE' then
+    return failure
+  end
+  return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[i]).ok .. ', not a cache entry')
+end
+
 local function entry_state(i, count_fields)
   -- Either command on another type is an error, which pcall catches so the reply can say what is there.
   local state
@@ -39,10 +48,7 @@ local function entry_state(i, count_fields)
     state = redis.pcall('HEXISTS', KEYS[i], 'd')
   end
   if type(state) == 'table' then
-    if string.sub(state.err, 1, 9) ~= 'WRONGTYPE' then
-      return state
-    end
-    return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[i]).ok .. ', not a cache entry')
+    return foreign_type(i, state)
   end
   -- A hash has at least one field, so HLEN 0 is no key; HEXISTS 0 is no key or a hash without d.
   if count_fields then
@@ -88,7 +94,7 @@ for i = 1, #KEYS do
 end
 return replies
 `,
-  sha1: '1f7e4041ec59317350ab4587ae8163047a806681',
+  sha1: '3d5de5abe7451d5a7d30818203e4a3d5c6fec778',
   numberOfKeys: 0,
   readOnly: false,
 };

@@ -24,18 +24,18 @@ if ARGV[1] == '0' then
   end
   return replies
 end
-local replies, counts, data_fields, ttls, failed = {}, {}, {}, {}, false
+local replies, counts, ttls, failed = {}, {}, {}, false
 for i = 1, #KEYS do
   local ms = store_args(ARGV[3 * i], ARGV[3 * i + 1])
-  local count, has_data
+  local count
   if type(ms) ~= 'table' then
-    count, has_data = entry_state(i, true)
+    count = entry_state(i, true)
   end
   local problem = type(ms) == 'table' and ms or type(count) == 'table' and count
   if problem then
     replies[i], failed = problem.err, true
   else
-    replies[i], counts[i], data_fields[i], ttls[i] = 0, count, has_data, ms
+    replies[i], counts[i], ttls[i] = 0, count, ms
   end
 end
 if failed and ARGV[1] == '1' then
@@ -46,12 +46,12 @@ local written = {}
 for i = 1, #KEYS do
   if counts[i] then
     -- A key given again was changed by its earlier write: what it holds now decides what to drop.
-    local count, has_data = counts[i], data_fields[i]
+    local count = counts[i]
     if written[KEYS[i]] then
-      count, has_data = entry_state(i, true)
+      count = entry_state(i, true)
     end
     written[KEYS[i]] = true
-    replies[i] = replace_entry(i, count, has_data, ARGV[3 * i - 1], ARGV[3 * i], ttls[i], '')
+    replies[i] = replace_entry(i, count, ARGV[3 * i - 1], ARGV[3 * i], ttls[i], ARGV[3 * i + 1], '')
   end
 end
 return replies

@@ -284,10 +284,14 @@ export function runConformance(target: ConformanceTarget): void {
           const at = redisKey(key);
           await create(at);
           if (ttl) await admin.pexpire(at, 90_000);
-          const before = { dump: await admin.dumpBuffer(at), expireAt: await admin.pexpiretime(at) };
+          // A write checks a hash by setting field d and removing it again: the hash's fields are restored
+          // exactly, but not always its encoding (a large value turns a listpack into a hashtable for good).
+          const contents = async () => ((await admin.type(at)) === 'hash' ? JSON.stringify(Object.entries(await admin.hgetall(at)).sort()) : (await admin.dumpBuffer(at)).toString('hex'));
+          const before = { contents: await contents(), expireAt: await admin.pexpiretime(at) };
           const now = Date.now();
           const writes = [
             new CacheValue('x'),
+            new CacheValue('x'.repeat(200), new Date(now + 30_000), new Date(now + 5_000)),
             new CacheValue('x', null, new Date(now + 5_000)),
             new CacheValue('x', new Date(now + 30_000)),
             new CacheValue('x', new Date(now + 30_000), new Date(now + 5_000)),
@@ -302,7 +306,7 @@ export function runConformance(target: ConformanceTarget): void {
             assert.instance(error, ForeignDataError, `${holds}: ${String(error)}`);
             assert.ok((error as Error).message.includes(holds === 'hash without field d' ? 'a hash without field d' : `a ${holds}, not a cache entry`), (error as Error).message);
           }
-          assert.ok((await admin.dumpBuffer(at)).equals(before.dump), `${holds}: changed`);
+          assert.is(await contents(), before.contents, `${holds}: changed`);
           assert.is(await admin.pexpiretime(at), before.expireAt, holds);
         }
       }

@@ -51,34 +51,46 @@ local function stale_field(text)
   return stale
 end
 -- lua/include/read_entry.lua
---- The entry at KEYS[i] as read replies it: { data, stale or false, pttl, tags or false }, nil when there is none (no
---- key, or a pending entry: a lease with no data yet), or an error reply: FOREIGN_DATA for a key that
---- holds anything but a cache entry (another Redis type, or a hash with neither field d nor a lease).
-local function read_entry(i)
+--- read_entry(i, reply, at) puts the entry at KEYS[i] as read replies it into reply[at] to reply[at + 3]:
+--- data, stale or false, pttl, tags or false; false four times when there is none (no key, or a pending
+--- entry: a lease with no data yet). It returns nil, or an error reply: FOREIGN_DATA for a key that holds
+--- anything but a cache entry (another Redis type, or a hash with neither field d nor a lease). Filling the
+--- caller's table, rather than replying one of its own, spares a script over many keys a table per key.
+local function read_entry(i, reply, at)
   local fields = hash_fields(i, 'd', 's', 't')
   if fields.err then
     return fields
   end
 
-  local data, stale, tags = fields[1], fields[2], fields[3]
+  local data = fields[1]
   if not data then
     if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', KEYS[i], 'l') == 0 then
       return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
     end
+    reply[at], reply[at + 1], reply[at + 2], reply[at + 3] = false, false, false, false
     return nil
   end
 
-  stale = stale_field(stale)
-  if type(stale) == 'table' then
+  local stale = stale_field(fields[2])
+  if stale and type(stale) == 'table' then
     return stale
   end
   -- false, not nil: a nil would end the Lua array and drop what follows from the reply.
-  return { data, stale, redis.call('PTTL', KEYS[i]), tags or false }
+  reply[at], reply[at + 1], reply[at + 2], reply[at + 3] = data, stale, redis.call('PTTL', KEYS[i]), fields[3] or false
+  return nil
 end
 
-return read_entry(1)
+local reply = {}
+local failure = read_entry(1, reply, 1)
+if failure then
+  return failure
+end
+if not reply[1] then
+  return nil
+end
+return reply
 `,
-  sha1: '4d7a35bac80145902ccb90d1d2ea6a74ff01ce7d',
+  sha1: '15d2df84ffdae3dd65fdadda59e63effa59f9f16',
   numberOfKeys: 1,
   readOnly: true,
 };

@@ -11,4 +11,12 @@
 ---@include read_entry
 ---@return [data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null
 
-return read_entry(1)
+local reply = {}
+local failure = read_entry(1, reply, 1)
+if failure then
+  return failure
+end
+if not reply[1] then
+  return nil
+end
+return reply

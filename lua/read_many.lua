@@ -14,14 +14,10 @@
 
 local replies = {}
 for i = 1, #KEYS do
-  local reply, at = read_entry(i), 4 * i - 3
-  -- false, not nil: a nil would end the Lua array.
-  if not reply then
-    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = false, false, false, false
-  elseif reply.err then
-    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = reply.err, false, false, false
-  else
-    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = reply[1], reply[2], reply[3], reply[4]
+  local at = 4 * i - 3
+  local failure = read_entry(i, replies, at)
+  if failure then
+    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = failure.err, false, false, false
   end
 end
 return replies

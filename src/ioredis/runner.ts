@@ -1,9 +1,10 @@
-import { Command, type Cluster, type Redis } from 'ioredis';
+import type { Cluster, Command, Redis } from 'ioredis';
 
 import type { ScriptArgument, ScriptDefinition, ScriptRunner } from '../core/scripting.js';
 import { SentScripts } from '../driver/sent-scripts.js';
 import { WaitingCalls } from '../driver/waiting-calls.js';
 import { nodeKeyOf, nodeKeysOfSlot, socketOf, TEXTS, type Corkable } from './internals.js';
+import { ScriptCallCommand } from './script-call-command.js';
 
 /** A client the backend can run scripts on: an ioredis `Redis` (single node) or `Cluster`. */
 export type IoredisClient = Redis | Cluster;
@@ -305,6 +306,6 @@ export class IoredisScriptRunner implements ScriptRunner {
 
   /** The command ioredis' `<command>Buffer` method would build (bulk replies as Buffers, the client's key prefix applied). */
   #command(command: ScriptCommand, shaOrSource: string, script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Command {
-    return new Command(command, [shaOrSource, script.numberOfKeys, keysAndArguments], { replyEncoding: null, keyPrefix: this.#client.options.keyPrefix });
+    return new ScriptCallCommand(command, [shaOrSource, script.numberOfKeys, keysAndArguments], { replyEncoding: null, keyPrefix: this.#client.options.keyPrefix });
   }
 }

@@ -289,7 +289,7 @@ const NEEDED_BY: Record<string, string> = {
   exists: 'get a missing entry',
   type: 'get foreign data',
   pttl: 'get an entry',
-  hexists: 'overwrite without expire or stale',
+  hexists: 'delete an entry',
   del: 'delete an entry',
   hset: 'set a new entry with expire and stale',
   hdel: 'overwrite without expire or stale',

@@ -306,6 +306,6 @@ export class IoredisScriptRunner implements ScriptRunner {
 
   /** The command ioredis' `<command>Buffer` method would build (bulk replies as Buffers, the client's key prefix applied). */
   #command(command: ScriptCommand, shaOrSource: string, script: ScriptDefinition, keysAndArguments: ScriptArgument[]): Command {
-    return new ScriptCallCommand(command, [shaOrSource, script.numberOfKeys, keysAndArguments], { replyEncoding: null, keyPrefix: this.#client.options.keyPrefix });
+    return new ScriptCallCommand(command, shaOrSource, script.numberOfKeys, keysAndArguments, { replyEncoding: null, keyPrefix: this.#client.options.keyPrefix });
   }
 }

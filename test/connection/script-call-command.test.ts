@@ -23,23 +23,30 @@ test.after(async () => {
 
 const bytes = (writable: string | Buffer): Buffer => (typeof writable === 'string' ? Buffer.from(writable) : writable);
 
-const shapes: [string, (string | number | Buffer)[]][] = [
-  ['strings only', ['sha', 2, 'a', 'b', 'x', '']],
-  ['no arguments but the script', ['sha', 0]],
-  ['non-ASCII text', ['sha', 1, 'clé:ü:€:𝄞', 'ä']],
-  ['a Buffer first and last', ['sha', 1, Buffer.from([0, 255, 13, 10]), 'mid', Buffer.from('end')]],
-  ['empty Buffers, neighbouring Buffers', ['sha', 2, Buffer.alloc(0), Buffer.alloc(0), Buffer.from([1]), Buffer.from([2]), '']],
-  ['numbers', ['sha', 1, 'k', 0, -5, 3600000, 1.5]],
-  ['a many-key write', ['sha', 3, 'k1', 'k2', 'k3', 0, ...[1, 2, 3].flatMap((i) => [Buffer.alloc(100, i), '', 60_000])]],
+/** Each shape: the number of keys, then the keys and arguments. */
+const shapes: [string, number, (string | number | Buffer)[]][] = [
+  ['strings only', 2, ['a', 'b', 'x', '']],
+  ['no keys, no arguments', 0, []],
+  ['non-ASCII text', 1, ['clé:ü:€:𝄞', 'ä']],
+  ['a Buffer first and last', 1, [Buffer.from([0, 255, 13, 10]), 'mid', Buffer.from('end')]],
+  ['empty Buffers, neighbouring Buffers', 2, [Buffer.alloc(0), Buffer.alloc(0), Buffer.from([1]), Buffer.from([2]), '']],
+  ['numbers', 1, ['k', 0, -5, 3600000, 1.5]],
+  ['a many-key write', 3, ['k1', 'k2', 'k3', 0, ...[1, 2, 3].flatMap((i) => [Buffer.alloc(100, i), '', 60_000])]],
 ];
 
-for (const [name, args] of shapes) {
-  test(`the same bytes as ioredis' Command: ${name}`, () => {
+for (const [name, numberOfKeys, args] of shapes) {
+  test(`the same arguments and bytes as ioredis' Command: ${name}`, () => {
     for (const command of ['evalsha', 'eval_ro']) {
-      const theirs = new Command(command, [...args], { replyEncoding: null }).toWritable({});
-      const ours = new ScriptCallCommand(command, [...args], { replyEncoding: null }).toWritable();
-      assert.is(typeof ours, typeof theirs, 'a string when ioredis writes a string, a Buffer otherwise');
-      assert.ok(bytes(ours).equals(bytes(theirs)), `${bytes(ours).toString('latin1')} vs ${bytes(theirs).toString('latin1')}`);
+      for (const keyPrefix of [undefined, 'app:']) {
+        const options = { replyEncoding: null, keyPrefix };
+        const theirs = new Command(command, ['sha', numberOfKeys, args], options);
+        const ours = new ScriptCallCommand(command, 'sha', numberOfKeys, args, options);
+        assert.equal(ours.args, theirs.args, `${command}, prefix ${keyPrefix}: arguments`);
+        assert.equal(ours.getSlot(), theirs.getSlot(), 'the slot of the first key');
+        const [oursWritten, theirsWritten] = [ours.toWritable(), theirs.toWritable({})];
+        assert.is(typeof oursWritten, typeof theirsWritten, 'a string when ioredis writes a string, a Buffer otherwise');
+        assert.ok(bytes(oursWritten).equals(bytes(theirsWritten)), `${bytes(oursWritten).toString('latin1')} vs ${bytes(theirsWritten).toString('latin1')}`);
+      }
     }
   });
 }
@@ -50,7 +57,7 @@ test('the server runs it and answers it: binary data and non-ASCII keys round-tr
   try {
     const data = Buffer.from([0, 1, 2, 255, 13, 10, 36, 42]);
     const script = "redis.call('SET', KEYS[1], ARGV[1]) return {KEYS[1], redis.call('GET', KEYS[1]), ARGV[2]}";
-    const reply = (await client.sendCommand(new ScriptCallCommand('eval', [script, 1, 'clé:€', data, 'ü'], { replyEncoding: null }))) as Buffer[];
+    const reply = (await client.sendCommand(new ScriptCallCommand('eval', script, 1, ['clé:€', data, 'ü'], { replyEncoding: null }))) as Buffer[];
     assert.equal(reply.map((part) => part.toString('hex')), [Buffer.from('clé:€').toString('hex'), data.toString('hex'), Buffer.from('ü').toString('hex')]);
   } finally {
     client.disconnect();

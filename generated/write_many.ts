@@ -101,17 +101,23 @@ local function store_args(stale, ttl)
   return ms
 end
 
---- Fields s and t when given, set once d is: replies how many of them were new and how many were set.
-local function set_other_fields(i, stale, tags)
-  if tags ~= '' then
-    if stale ~= '' then
-      return redis.call('HSET', KEYS[i], 's', stale, 't', tags), 2
-    end
-    return redis.call('HSET', KEYS[i], 't', tags), 1
-  elseif stale ~= '' then
-    return redis.call('HSET', KEYS[i], 's', stale), 1
+--- One HSET of field d (unless data is nil) and of s and t unless they are '': replies how many of the
+--- fields were new and how many were set.
+local function set_fields(i, data, stale, tags)
+  if not data and stale == '' and tags == '' then
+    return 0, 0
   end
-  return 0, 0
+  local fields, set = {}, 0
+  if data then
+    fields[1], fields[2], set = 'd', data, 1
+  end
+  if stale ~= '' then
+    fields[2 * set + 1], fields[2 * set + 2], set = 's', stale, set + 1
+  end
+  if tags ~= '' then
+    fields[2 * set + 1], fields[2 * set + 2], set = 't', tags, set + 1
+  end
+  return redis.call('HSET', KEYS[i], unpack(fields)), set
 end
 
 --- The end of every write, once its fields are set: count fields are there, wanted of them its own.
@@ -143,9 +149,8 @@ local function replace_entry(i, count, data, stale, ms, ttl, tags)
   end
   -- Overwrite in place rather than DEL + HSET: in a slot that is being migrated, Redis Cluster refuses a
   -- script that recreates a key it has just deleted, which would leave the old entry gone and the new unwritten.
-  local added = redis.call('HSET', KEYS[i], 'd', data)
-  local added_others, others = set_other_fields(i, stale, tags)
-  return finish_entry(i, count + added + added_others, 1 + others, stale, ttl, tags, count > 0)
+  local added, set = set_fields(i, data, stale, tags)
+  return finish_entry(i, count + added, set, stale, ttl, tags, count > 0)
 end
 
 local function store_entry(i, data, stale, ttl, tags)
@@ -173,7 +178,7 @@ local function store_entry(i, data, stale, ttl, tags)
     redis.call('HDEL', KEYS[i], 'd')
     return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
   end
-  local added_others, others = set_other_fields(i, stale, tags)
+  local added_others, others = set_fields(i, nil, stale, tags)
   return finish_entry(i, count + added_others, 1 + others, stale, ttl, tags, count > added)
 end
 
@@ -221,7 +226,7 @@ for i = 1, #KEYS do
 end
 return replies
 `,
-  sha1: '48a965955f702a3e80c0855eebfc58e3cd44857f',
+  sha1: '73bdd152a115083568db8a08e3131ae9eb423912',
   numberOfKeys: 0,
   readOnly: false,
 };

@@ -4,8 +4,8 @@
 --- which the script must leave untouched.
 --- entry_state(i) replies 1 for an entry, -1 for a pending entry and 0 for nothing: one call for an entry
 --- (HEXISTS), two for nothing.
---- entry_state(i, true) replies the number of fields (0 for nothing) and whether field d is there: one call
---- for nothing (HLEN), two for an entry; for a script that must know whether there are fields to drop.
+--- entry_state(i, true) replies the number of fields (0 for nothing): one call for nothing (HLEN), two for
+--- an entry; for a script that must know whether there are fields to drop.
 --- foreign_type(i, failure) turns the error reply of a hash command at KEYS[i] into what a script replies:
 --- FOREIGN_DATA naming the type for WRONGTYPE, any other error (a denied permission) as it is.
 local function foreign_type(i, failure)
@@ -29,10 +29,10 @@ local function entry_state(i, count_fields)
   -- A hash has at least one field, so HLEN 0 is no key; HEXISTS 0 is no key or a hash without d.
   if count_fields then
     if state == 0 then
-      return 0, false
+      return 0
     end
     if redis.call('HEXISTS', KEYS[i], 'd') == 1 then
-      return state, true
+      return state
     end
   elseif state == 1 then
     return 1
@@ -41,7 +41,7 @@ local function entry_state(i, count_fields)
   end
   if redis.call('HEXISTS', KEYS[i], 'l') == 1 then
     if count_fields then
-      return state, false
+      return state
     end
     return -1
   end

@@ -12,8 +12,12 @@
  * `TEST_DRIVER` select, its counts read from its JSON report and added to the total; a vitest run without
  * a report, or failing with no failed test, counts as one failure.
  *
+ * Files run `TEST_JOBS` at a time (default 2): most of a file's time is spent waiting on its servers, its
+ * timers and TTLs, not on a core. Each file's output is held and printed whole, in file order, so that the
+ * log reads as a serial run would.
+ *
  * Usage: `npm test`, or `npm test -- conformance` to run only files whose path contains "conformance";
- * `TEST_DRIVER=node-redis npm test -- conformance` for one driver.
+ * `TEST_DRIVER=node-redis npm test -- conformance` for one driver; `TEST_JOBS=1 npm test` one file at a time.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -33,6 +37,8 @@ const vitestFiles = allFiles.filter(
 );
 
 const FILE_TIMEOUT_MS = 180_000;
+const JOBS = Number(process.env.TEST_JOBS ?? 2);
+if (!Number.isInteger(JOBS) || JOBS < 1) throw new Error(`TEST_JOBS must be a whole number of at least 1, got ${process.env.TEST_JOBS}`);
 /** A file whose tests are done but whose process does not exit leaked a handle (a server, a socket, a timer). */
 const EXIT_GRACE_MS = 10_000;
 
@@ -40,6 +46,8 @@ interface FileResult {
   passed: number;
   failed: number;
   crashed: boolean;
+  /** What the file printed (stdout and stderr, in the order they came) and what the runner said of it. */
+  output: string;
 }
 
 /** The drivers `file` runs on: those of its `// @drivers` first line (or `TEST_DRIVER`, if set, among them), else one run as is. */
@@ -55,23 +63,25 @@ function runFile(file: string, driver: string | undefined): Promise<FileResult> 
     const child = spawn(process.execPath, ['--import', 'tsx', join(testDir, file)], {
       // `--import tsx` resolves from the working directory: the project's, wherever npm test was started.
       cwd: join(testDir, '..'),
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FORCE_COLOR: '0', ...(driver === undefined ? {} : { TEST_DRIVER: driver }) },
     });
     let output = '';
     let lingering: NodeJS.Timeout | undefined;
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      process.stdout.write(chunk);
       if (lingering === undefined && /Duration:/.test(output)) {
         lingering = setTimeout(() => {
-          console.log(`\n${file}: tests done but the process did not exit within ${EXIT_GRACE_MS / 1000} s (a leaked handle), killed`);
+          output += `\n${file}: tests done but the process did not exit within ${EXIT_GRACE_MS / 1000} s (a leaked handle), killed\n`;
           child.kill('SIGKILL');
         }, EXIT_GRACE_MS);
       }
     });
     const timer = setTimeout(() => {
-      console.log(`\n${file}: still running after ${FILE_TIMEOUT_MS / 1000} s, killed`);
+      output += `\n${file}: still running after ${FILE_TIMEOUT_MS / 1000} s, killed\n`;
       child.kill('SIGKILL');
     }, FILE_TIMEOUT_MS);
     child.on('close', (code) => {
@@ -84,7 +94,7 @@ function runFile(file: string, driver: string | undefined): Promise<FileResult> 
       const failed = total - passed - skipped;
       // A kill after a clean summary (a leaked handle) also counts: the file did not finish cleanly.
       const crashed = !summarized || (code !== 0 && failed === 0);
-      resolve({ passed, failed: failed + (crashed ? 1 : 0), crashed });
+      resolve({ passed, failed: failed + (crashed ? 1 : 0), crashed, output });
     });
   });
 }
@@ -117,9 +127,24 @@ function runVitest(paths: string[]): Promise<FileResult> {
       const failed = counts?.numFailedTests ?? 0;
       // No report, or a failing exit with no failed test (a suite that crashed while loading, an unhandled error).
       const crashed = counts === undefined || (code !== 0 && failed === 0);
-      resolve({ passed, failed: failed + (crashed ? 1 : 0), crashed });
+      resolve({ passed, failed: failed + (crashed ? 1 : 0), crashed, output: '' });
     });
   });
+}
+
+/** Runs every task, `jobs` at a time, in order; each result's promise settles as soon as its task is done. */
+function pool<T>(tasks: Array<() => Promise<T>>, jobs: number): Promise<T>[] {
+  const settle: Array<(result: T) => void> = [];
+  const results = tasks.map(() => new Promise<T>((resolve) => settle.push(resolve)));
+  let next = 0;
+  const work = async (): Promise<void> => {
+    while (next < tasks.length) {
+      const index = next++;
+      settle[index]!(await tasks[index]!());
+    }
+  };
+  for (let job = 0; job < Math.min(jobs, tasks.length); job++) void work();
+  return results;
 }
 
 let passed = 0;
@@ -131,15 +156,18 @@ if (vitestFiles.length > 0) {
   passed += result.passed;
   failed += result.failed;
 }
-for (const file of files) {
-  for (const driver of driversOf(file)) {
-    const name = driver === undefined ? file : `${file} [${driver}]`;
-    console.log(`\n# ${name}`);
-    const result = await runFile(file, driver);
-    if (result.crashed) console.log(`${name}: exited without a clean uvu summary (counted as a failure)`);
-    passed += result.passed;
-    failed += result.failed;
-  }
+const runs = files.flatMap((file) => driversOf(file).map((driver) => ({ file, driver, name: driver === undefined ? file : `${file} [${driver}]` })));
+const results = pool(
+  runs.map((run) => () => runFile(run.file, run.driver)),
+  JOBS,
+);
+for (let index = 0; index < runs.length; index++) {
+  const { name } = runs[index]!;
+  const result = await results[index]!;
+  process.stdout.write(`\n# ${name}\n${result.output}`);
+  if (result.crashed) console.log(`${name}: exited without a clean uvu summary (counted as a failure)`);
+  passed += result.passed;
+  failed += result.failed;
 }
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exitCode = failed === 0 && files.length + vitestFiles.length > 0 ? 0 : 1;

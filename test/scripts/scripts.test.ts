@@ -7,7 +7,7 @@ import { Redis, ReplyError } from 'ioredis';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { read, readScript, remove, write, allScripts } from '../../generated/index.js';
+import { read, readScript, remove, write, writeManyScript, writeScript, allScripts } from '../../generated/index.js';
 import { IoredisScriptRunner } from '../../src/index.js';
 import { startRedis, type RedisUnderTest } from '../helpers/redis.js';
 import { eventually, rejection } from '../helpers/settle.js';
@@ -68,6 +68,20 @@ test('the write script checks its arguments before changing anything', async () 
       (e: Error) => e,
     );
     assert.match(String(error), /BAD_ARGUMENT ttl/);
+  }
+  // Texts that a number parser takes but PEXPIRE refuses: written first, they would leave d changed and no TTL.
+  for (const ttl of ['007', '+5', ' 5', '5 ', '0x10', '1e3', '-0', '00']) {
+    for (const [script, args] of [
+      [writeScript, ['checked', 'new', '', ttl, '']],
+      [writeManyScript, ['checked', 0, 'new', '', ttl]],
+      [writeManyScript, ['checked', 1, 'new', '', ttl]],
+    ] as const) {
+      const reply = await runner.run({ ...script, numberOfKeys: 1 }, [...args]).then(
+        (value) => String(value),
+        (e: Error) => String(e),
+      );
+      assert.match(reply, /BAD_ARGUMENT ttl/, `${script.name} with ttl ${JSON.stringify(ttl)}`);
+    }
   }
   assert.is(await redis.admin.hget('checked', 'd'), 'old');
   assert.is(await redis.admin.pttl('checked'), -1);

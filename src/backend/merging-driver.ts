@@ -8,15 +8,20 @@ import { readManyEntry } from './many-keys.js';
 /** What a call can be merged into: reads into read_many, untagged writes into write_many, nothing else. */
 type Kind = 0 | 1 | 2;
 /**
- * Neighbouring calls of one kind merged into one script call, sent as soon as there are that many; fewer
- * left at the end of a tick are sent one by one. A merged call is answered at once, when the script has
- * done every key, while single calls are answered one after the other, the client working on the first
- * replies while the server works on the next: at a few calls in flight that overlap is worth more than the
- * EVALSHA overheads a merged call saves. Sending each run as soon as it is complete, rather than at the end
- * of the tick, keeps that overlap at many calls in flight: the server works on a run while the client makes
- * the next one.
+ * Neighbouring calls of one kind merged into one script call, sent as soon as there are that many. A merged
+ * call is answered at once, when the script has done every key, while single calls are answered one after
+ * the other, the client working on the first replies while the server works on the next: at a few calls in
+ * flight that overlap is worth more than the EVALSHA overheads a merged call saves. Sending each run as soon
+ * as it is complete, rather than at the end of the tick, keeps that overlap at many calls in flight: the
+ * server works on a run while the client makes the next one.
  */
 const MERGED = 32;
+/**
+ * A run left at the end of a tick is merged from this many calls on, and sent one call at a time below it:
+ * a tick that long only comes with many calls in flight, where the server's time per call decides; a
+ * shorter one (16 or fewer calls in flight never make a longer one) keeps its calls' overlap.
+ */
+const MERGED_AT_END = 16;
 const ALONE: Kind = 0;
 const READ: Kind = 1;
 const WRITE: Kind = 2;
@@ -38,7 +43,8 @@ interface Queued {
  * The first call of a tick is sent at once; the calls after it are held, and sent in the order they were
  * made: every {@link MERGED} consecutive reads as one `read_many`, every {@link MERGED} consecutive untagged
  * writes as one `write_many` (each entry on its own), as soon as they are complete (with the calls held
- * before them, each by itself); what is left when the tick ends, one call at a time. The connection so
+ * before them, each by itself); when the tick ends, its last run merged too if it has at least
+ * {@link MERGED_AT_END} calls, and every other call left one at a time. The connection so
  * executes the calls in the order the backend made them, as it would have without merging: only calls
  * that were already next to each other become one. Each caller gets its own reply, or its own error: a
  * key's error in a merged reply is thrown as an {@link InlineReplyError}, which the driver maps as the error
@@ -110,10 +116,13 @@ export class MergingDriver implements Driver {
     this.#drain();
   }
 
-  /** Sends the queue in order: a complete run (only ever its end) merged, every other call alone. */
+  /**
+   * Sends the queue in order: its last run merged when it is complete, or at the end of the tick long
+   * enough; every other call alone.
+   */
   #drain(): void {
     const queue = this.#queue;
-    const merged = this.#tailKind !== ALONE && this.#tailLength === MERGED ? queue.length - MERGED : queue.length;
+    const merged = this.#tailKind !== ALONE && this.#tailLength >= MERGED_AT_END ? queue.length - this.#tailLength : queue.length;
     this.#tailKind = ALONE;
     this.#tailLength = 0;
     if (queue.length === 0) return;

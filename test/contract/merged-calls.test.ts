@@ -81,11 +81,28 @@ test('35 untagged sets of one tick: the first at once, then one write_many call 
   }
 });
 
-test('a tick that fills no run of 32 sends every call by itself: at a few calls in flight nothing is merged', async () => {
+test('a tick that fills no run of 32 and ends with fewer than 16 of a kind sends every call by itself: at a few calls in flight nothing is merged', async () => {
   const calls = await scriptCalls(async () => {
-    await Promise.all([...Array.from({ length: 31 }, (_, i) => backend.get(key('few', i))), ...Array.from({ length: 20 }, (_, i) => backend.set(key('few', i), new CacheValue(i)))]);
+    await Promise.all([...Array.from({ length: 16 }, (_, i) => backend.get(key('few', i))), ...Array.from({ length: 15 }, (_, i) => backend.set(key('few', i), new CacheValue(i)))]);
   });
-  assert.equal(calls, { evalsha: 20, evalsha_ro: 31, eval: 0, eval_ro: 0 });
+  assert.equal(calls, { evalsha: 15, evalsha_ro: 16, eval: 0, eval_ro: 0 });
+});
+
+test('the run a tick ends with is merged from 16 calls on, the calls before it each by itself', async () => {
+  await Promise.all(Array.from({ length: 16 }, (_, i) => backend.set(key('tail', i), new CacheValue(`tail ${i}`))));
+  let results: (CacheValue<string> | null)[] = [];
+  const calls = await scriptCalls(async () => {
+    const gets = Promise.all(Array.from({ length: 31 }, (_, i) => backend.get<string>(key('tail', i % 16))));
+    await Promise.all([gets, ...Array.from({ length: 16 }, (_, i) => backend.set(key('tail', 100 + i), new CacheValue(`set ${i}`)))]);
+    results = await gets;
+  });
+  // 31 gets alone (the first at once, the next 30 are not the tick's last run), the 16 sets as one write_many.
+  assert.equal(calls, { evalsha: 1, evalsha_ro: 31, eval: 0, eval_ro: 0 });
+  assert.equal(results.map((hit) => hit?.data), Array.from({ length: 31 }, (_, i) => `tail ${i % 16}`));
+  assert.equal((await backend.getMany<string>(Array.from({ length: 16 }, (_, i) => key('tail', 100 + i)))).map((hit) => hit?.data), Array.from({ length: 16 }, (_, i) => `set ${i}`));
+  // One get and 16 more: the first at once, the 16 merged into one read_many.
+  const reads = await scriptCalls(() => Promise.all(Array.from({ length: 17 }, (_, i) => backend.get(key('tail', i % 16)))));
+  assert.equal(reads, { evalsha: 0, evalsha_ro: 2, eval: 0, eval_ro: 0 });
 });
 
 /**

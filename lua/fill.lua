@@ -10,6 +10,7 @@
 ---@arg stale? integer Stale time in epoch milliseconds, stored in field s; absent: no field s
 ---@arg ttl? integer Milliseconds the entry lives; absent: no TTL
 ---@arg tags? Buffer Field t: the entry's tags and their tokens from before the factory ran; absent: no field t
+---@include foreign_type
 ---@include entry_state
 ---@include store_entry
 ---@include lease

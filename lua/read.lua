@@ -6,7 +6,7 @@
 --- hash with neither field d nor a lease).
 ---@script read
 ---@key entry Hash that holds the entry: field d (data bytes) and optional field s (stale time, epoch ms)
----@include hash_fields
+---@include foreign_type
 ---@include stale_field
 ---@include read_entry
 ---@return [data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null

@@ -7,7 +7,7 @@
 --- per key: the server converts every Lua table of a reply to RESP at a cost of its own.
 ---@script read_many
 ---@key entries... Hashes that hold the entries, each as read reads it
----@include hash_fields
+---@include foreign_type
 ---@include stale_field
 ---@include read_entry
 ---@return (Buffer | number | null)[]

@@ -16,13 +16,13 @@
 ---@arg pendingTtl integer TTL in milliseconds of the pending entry that a lease on a missing entry creates
 ---@arg refresh integer 1: take the lease of a stale entry too; 0: only that of a missing one
 ---@arg invalid? Buffer Field t of an entry whose tags were invalidated since it was written: an entry still holding exactly that is taken for missing
----@include hash_fields
+---@include foreign_type
 ---@include stale_field
 ---@return [data: Buffer | null, stale: number | null, pttl: number, lease: number, tags: Buffer | null]
 
-local fields = hash_fields(1, 'd', 's', 'l', 't')
+local fields = redis.pcall('HMGET', KEYS[1], 'd', 's', 'l', 't')
 if fields.err then
-  return fields
+  return foreign_type(1, fields)
 end
 
 local data, stale, lease = fields[1], fields[2], fields[3]

@@ -6,6 +6,7 @@
 --- makes room.
 ---@script remove
 ---@key entry Hash that holds the entry
+---@include foreign_type
 ---@include entry_state
 ---@return number
 

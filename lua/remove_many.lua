@@ -5,6 +5,7 @@
 --- removed and the reply holds, at its position, the error remove would reply, as a string (0 elsewhere).
 ---@script remove_many
 ---@key entries... Hashes that hold the entries
+---@include foreign_type
 ---@include entry_state
 ---@return (number | string)[]
 

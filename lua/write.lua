@@ -10,6 +10,7 @@
 ---@arg stale? integer Stale time in epoch milliseconds, stored in field s; absent: no field s
 ---@arg ttl? integer Milliseconds the entry lives; absent: no TTL; zero or less: the entry is removed
 ---@arg tags? Buffer Field t: the entry's tags and their tokens when it was written; absent: no field t
+---@include foreign_type
 ---@include entry_state
 ---@include store_entry
 ---@return 0 | 1

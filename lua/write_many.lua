@@ -8,6 +8,7 @@
 ---@key entries... Hashes that hold the entries
 ---@arg atomic integer 1: all or nothing; 0: each entry on its own
 ---@arg fields... Buffer | string For each entry in turn, three arguments: its data, its stale time in epoch milliseconds ('' for none) and its ttl in milliseconds ('' for none)
+---@include foreign_type
 ---@include entry_state
 ---@include store_entry
 ---@return (number | string)[]

@@ -6,15 +6,6 @@
 --- (HEXISTS), two for nothing.
 --- entry_state(i, true) replies the number of fields (0 for nothing): one call for nothing (HLEN), two for
 --- an entry; for a script that must know whether there are fields to drop.
---- foreign_type(i, failure) turns the error reply of a hash command at KEYS[i] into what a script replies:
---- FOREIGN_DATA naming the type for WRONGTYPE, any other error (a denied permission) as it is.
-local function foreign_type(i, failure)
-  if string.sub(failure.err, 1, 9) ~= 'WRONGTYPE' then
-    return failure
-  end
-  return redis.error_reply('FOREIGN_DATA key holds a ' .. redis.call('TYPE', KEYS[i]).ok .. ', not a cache entry')
-end
-
 local function entry_state(i, count_fields)
   -- Either command on another type is an error, which pcall catches so the reply can say what is there.
   local state

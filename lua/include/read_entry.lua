@@ -4,9 +4,10 @@
 --- anything but a cache entry (another Redis type, or a hash with neither field d nor a lease). Filling the
 --- caller's table, rather than replying one of its own, spares a script over many keys a table per key.
 local function read_entry(i, reply, at)
-  local fields = hash_fields(i, 'd', 's', 't')
+  -- HMGET on another type is an error: pcall keeps it from aborting the script so the reply can say what is there.
+  local fields = redis.pcall('HMGET', KEYS[i], 'd', 's', 't')
   if fields.err then
-    return fields
+    return foreign_type(i, fields)
   end
 
   local data = fields[1]

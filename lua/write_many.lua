@@ -21,7 +21,11 @@ if ARGV[1] == '0' then
   local replies = {}
   for i = 1, #KEYS do
     local reply = store_entry(i, ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1], '')
-    replies[i] = type(reply) == 'table' and reply.err or reply
+    -- 1 or 0, or an error reply, whose text goes in its place.
+    if reply ~= 1 and reply ~= 0 then
+      reply = reply.err
+    end
+    replies[i] = reply
   end
   return replies
 end

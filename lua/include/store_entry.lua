@@ -6,9 +6,12 @@
 --- anything but an entry or a pending entry untouched. replace_entry(i, count, data, stale, ms, ttl, tags)
 --- writes a key already checked (entry_state(i, true) counted count fields, store_args gave ms), for a
 --- script over many keys that checks them all before it writes any.
+-- A local: string.find is two table lookups (the global string, then its field) at every use.
+local find = string.find
+
 local function store_args(stale, ttl)
-  -- string.find rather than string.match: it makes no copy of what it matched.
-  if stale ~= '' and not string.find(stale, '^%-?%d+$') then
+  -- find rather than string.match: it makes no copy of what it matched.
+  if stale ~= '' and not find(stale, '^%-?%d+$') then
     return redis.error_reply('BAD_ARGUMENT stale must be an integer (epoch milliseconds), got ' .. stale)
   end
   if ttl == '' then
@@ -16,7 +19,7 @@ local function store_args(stale, ttl)
   end
   -- PEXPIRE refuses what overflows once added to the clock, and a leading zero or sign; refusing them here
   -- keeps the write all or nothing.
-  local ms = (ttl == '0' or string.find(ttl, '^%-?[1-9]%d*$')) and tonumber(ttl)
+  local ms = (ttl == '0' or find(ttl, '^%-?[1-9]%d*$')) and tonumber(ttl)
   if not (ms and ms <= 9007199254740991) then
     return redis.error_reply('BAD_ARGUMENT ttl must be an integer number of milliseconds up to 2^53-1, got ' .. ttl)
   end
@@ -79,7 +82,7 @@ local function store_entry(i, data, stale, ttl, tags)
   -- The common write, d alone with a TTL of 1 to 15 digits (below 2^53, no leading zero, as PEXPIRE reads
   -- it), is checked by one pattern and needs no number: every other one goes through store_args. In a script
   -- over many keys the Lua around the three calls costs as much as one of them, hence this path in one piece.
-  local plain = stale == '' and tags == '' and #ttl <= 15 and string.find(ttl, '^[1-9]%d*$')
+  local plain = stale == '' and tags == '' and #ttl <= 15 and find(ttl, '^[1-9]%d*$')
   local ms
   if not plain then
     ms = store_args(stale, ttl)
@@ -99,7 +102,8 @@ local function store_entry(i, data, stale, ttl, tags)
   -- overwrite a foreign hash's own, are set only once the key is known to be an entry). Only the hash's
   -- encoding may differ: a large value turns a small hash into a hashtable, which Redis never turns back.
   local added = redis.pcall('HSET', KEYS[i], 'd', data)
-  if type(added) == 'table' then
+  -- HSET of one field replies 0 or 1; anything else is an error reply. Cheaper than type() in a loop.
+  if added ~= 0 and added ~= 1 then
     return foreign_type(i, added)
   end
   local count = redis.call('HLEN', KEYS[i])

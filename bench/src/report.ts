@@ -354,6 +354,13 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
   };
   const cq = { topology: 'cluster', size: 100, dist: 'uniform', c: 256 };
   const nodeRedis = pair('ours-node-redis');
+  const typed = pair('ours-typed');
+  // redis-benchmark's script calls per second, one script per call (pipelined): a throughput of its own, as a pair.
+  const ceilingOf = (name: string, pipelined: boolean): Agg | undefined => {
+    const runs = results.redisBenchmark.filter((r) => r.name === name && (!pipelined || r.pipeline > 1));
+    return runs.length === 0 ? undefined : ({ throughput: median(runs.map((r) => r.throughput)) } as Agg);
+  };
+  const ceiling = { g: ceilingOf('read script', true), s: ceilingOf('write script', false) };
   L.push('### Targets (backend defaults)');
   L.push('');
   L.push(
@@ -365,6 +372,8 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
         target('single node', ours, "ioredis driver vs bentocache's Redis layer", pair('bentocache'), 1.2),
         target('single node', ours, 'ioredis driver vs Keyv + @keyv/redis', pair('keyv'), 0),
         target('single node', ours, 'ioredis driver vs cache-manager 7', pair('cache-manager'), 0),
+        target('single node', typed, 'ioredis driver (default), typed layer, vs Keyv + @keyv/redis', pair('keyv'), 1.4, 1),
+        target('single node', typed, "ioredis driver (default), typed layer, vs the server's ceiling for one script per call (redis-benchmark, below)", ceiling, 1),
         target('single node', nodeRedis, 'node-redis driver, typed layer, vs Keyv + @keyv/redis', pair('keyv'), 1.4, 0.9),
         target('single node', nodeRedis, 'node-redis driver, typed layer, vs the ioredis driver, typed layer', pair('ours-typed'), 0),
         target('3-primary cluster', pairAt(cq, 'ours'), 'ioredis driver (default) vs raw ioredis EVALSHA of the same scripts', rawBestAt(cq), 1),

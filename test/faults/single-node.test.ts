@@ -149,11 +149,15 @@ test('through a fault proxy: delays, a blackhole and a cut mid-reply', async () 
   proxy.mode = { kind: 'delay', ms: 40 };
   assert.equal((await backend.get(key('proxy')))?.data, value, 'a short delay is only slower');
   proxy.mode = { kind: 'delay', ms: 400 };
+  const acceptedBeforeDelay = proxy.accepted;
   const delayed = await timed(backend.get(key('proxy')));
   assert.instance(delayed.error, TimeoutError);
   // Given up at the response timeout: not before it (the reply is only late), and long before the reply.
   assert.ok(delayed.ms >= 140 && delayed.ms < 400, `rejected after ${delayed.ms} ms (response timeout 150 ms)`);
   proxy.mode = { kind: 'pass' };
+  // A reply later than two timeouts counts as silence: the timeout's probe, delayed too, gets the connection
+  // replaced a window later. Once that is done, nothing of this phase can close a connection in the next.
+  await eventually(async () => assert.ok(proxy.accepted > acceptedBeforeDelay, 'the slow connection was replaced'));
   await eventually(() => backend.get(key('proxy')));
 
   // A connection that silently died: calls time out, then the backend replaces the connection by itself.

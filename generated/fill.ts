@@ -165,9 +165,8 @@ local function store_entry(i, data, stale, ttl, tags)
   -- it), is checked by one pattern and needs no number: every other one goes through store_args. In a script
   -- over many keys the Lua around the three calls costs as much as one of them, hence this path in one piece.
   local plain = stale == '' and tags == '' and #ttl <= 15 and find(ttl, '^[1-9]%d*$')
-  local ms
   if not plain then
-    ms = store_args(stale, ttl)
+    local ms = store_args(stale, ttl)
     if type(ms) == 'table' then
       return ms
     end
@@ -219,7 +218,7 @@ if type(lease) ~= 'string' or lease_token(lease) ~= ARGV[1] then
 end
 return store_entry(1, ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 `,
-  sha1: '357a0a28e48b929bd1f56b5660f8433382a549e6',
+  sha1: '10da562e0d5f3ab3c12dac97f379a58458cf1634',
   numberOfKeys: 1,
   readOnly: false,
 };

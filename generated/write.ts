@@ -165,9 +165,8 @@ local function store_entry(i, data, stale, ttl, tags)
   -- it), is checked by one pattern and needs no number: every other one goes through store_args. In a script
   -- over many keys the Lua around the three calls costs as much as one of them, hence this path in one piece.
   local plain = stale == '' and tags == '' and #ttl <= 15 and find(ttl, '^[1-9]%d*$')
-  local ms
   if not plain then
-    ms = store_args(stale, ttl)
+    local ms = store_args(stale, ttl)
     if type(ms) == 'table' then
       return ms
     end
@@ -203,7 +202,7 @@ end
 
 return store_entry(1, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 `,
-  sha1: 'b0f54f2006f17b3af8f1b46c8c524dd6600fba08',
+  sha1: '03157430ca8f96a5d8b2c0aef1e5cd374cc19448',
   numberOfKeys: 1,
   readOnly: false,
 };

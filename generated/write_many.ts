@@ -163,9 +163,8 @@ local function store_entry(i, data, stale, ttl, tags)
   -- it), is checked by one pattern and needs no number: every other one goes through store_args. In a script
   -- over many keys the Lua around the three calls costs as much as one of them, hence this path in one piece.
   local plain = stale == '' and tags == '' and #ttl <= 15 and find(ttl, '^[1-9]%d*$')
-  local ms
   if not plain then
-    ms = store_args(stale, ttl)
+    local ms = store_args(stale, ttl)
     if type(ms) == 'table' then
       return ms
     end
@@ -247,7 +246,7 @@ for i = 1, #KEYS do
 end
 return replies
 `,
-  sha1: 'dc2a881dadf2f1aa3380a32ce28527a7ff0f34de',
+  sha1: 'c30971e5a731b688578b7fd98d25669373731f5e',
   numberOfKeys: 0,
   readOnly: false,
 };

@@ -347,7 +347,8 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
   const x = (r: number | undefined) => (r === undefined ? '–' : `${r.toFixed(2)}x`);
   const goal = (minG: number, minS: number) => (minG === 0 && minS === 0 ? 'report' : minG === minS ? `≥ ${minG}x` : `reads ≥ ${minG}x, writes ≥ ${minS}x`);
   /** A row of the targets table: `who` (a pair of ours) against `other`, reads at least `minG` times, writes `minS` (0: report only). */
-  const target = (where: string, who: { g?: Agg; s?: Agg }, name: string, other: { g?: Agg; s?: Agg }, minG: number, minS = minG) => {
+  type Rates = { g?: Pick<Agg, 'throughput'>; s?: Pick<Agg, 'throughput'> };
+  const target = (where: string, who: Rates, name: string, other: Rates, minG: number, minS = minG) => {
     const rg = who.g && other.g ? who.g.throughput / other.g.throughput : undefined;
     const rs = who.s && other.s ? who.s.throughput / other.s.throughput : undefined;
     return [where, name, goal(minG, minS), x(rg), x(rs), minG > 0 || minS > 0 ? verdictOf(rg, rs, minG, minS) : '–'];
@@ -356,9 +357,9 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
   const nodeRedis = pair('ours-node-redis');
   const typed = pair('ours-typed');
   // redis-benchmark's script calls per second, one script per call (pipelined): a throughput of its own, as a pair.
-  const ceilingOf = (name: string, pipelined: boolean): Agg | undefined => {
+  const ceilingOf = (name: string, pipelined: boolean): Pick<Agg, 'throughput'> | undefined => {
     const runs = results.redisBenchmark.filter((r) => r.name === name && (!pipelined || r.pipeline > 1));
-    return runs.length === 0 ? undefined : ({ throughput: median(runs.map((r) => r.throughput)) } as Agg);
+    return runs.length === 0 ? undefined : { throughput: median(runs.map((r) => r.throughput)) };
   };
   const ceiling = { g: ceilingOf('read script', true), s: ceilingOf('write script', false) };
   L.push('### Targets (backend defaults)');

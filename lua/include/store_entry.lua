@@ -83,9 +83,8 @@ local function store_entry(i, data, stale, ttl, tags)
   -- it), is checked by one pattern and needs no number: every other one goes through store_args. In a script
   -- over many keys the Lua around the three calls costs as much as one of them, hence this path in one piece.
   local plain = stale == '' and tags == '' and #ttl <= 15 and find(ttl, '^[1-9]%d*$')
-  local ms
   if not plain then
-    ms = store_args(stale, ttl)
+    local ms = store_args(stale, ttl)
     if type(ms) == 'table' then
       return ms
     end

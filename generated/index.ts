@@ -12,6 +12,7 @@ import { removeManyScript } from './remove_many.js';
 import { tagTokensScript } from './tag_tokens.js';
 import { writeScript } from './write.js';
 import { writeManyScript } from './write_many.js';
+import { writeManyUniformScript } from './write_many_uniform.js';
 
 export * from './fill.js';
 export * from './invalidate_tags.js';
@@ -25,6 +26,7 @@ export * from './remove_many.js';
 export * from './tag_tokens.js';
 export * from './write.js';
 export * from './write_many.js';
+export * from './write_many_uniform.js';
 
 /** Every script definition, sorted by name: for loading them all up front (SCRIPT LOAD). */
-export const allScripts: readonly ScriptDefinition[] = [fillScript, invalidateTagsScript, readScript, readManyScript, readOrLeaseScript, readTagsScript, releaseScript, removeScript, removeManyScript, tagTokensScript, writeScript, writeManyScript];
+export const allScripts: readonly ScriptDefinition[] = [fillScript, invalidateTagsScript, readScript, readManyScript, readOrLeaseScript, readTagsScript, releaseScript, removeScript, removeManyScript, tagTokensScript, writeScript, writeManyScript, writeManyUniformScript];

@@ -84,10 +84,12 @@ end
 --- when '': none), or an error reply. Afterwards the entry at KEYS[i] holds exactly field d = data and,
 --- unless they are '', field s = stale and field t = tags, with a TTL of ttl milliseconds (none when '';
 --- zero or less: the entry is removed); 1 is replied when the entry was stored, 0 when it was removed.
---- store_entry(i, data, stale, ttl, tags) checks and writes one key in one pass, leaving a key that holds
---- anything but an entry or a pending entry untouched. replace_entry(i, count, data, stale, ms, ttl, tags)
---- writes a key already checked (entry_state(i, true) counted count fields, store_args gave ms), for a
---- script over many keys that checks them all before it writes any.
+--- store_entries(replies, first, last, data_at, stale, ttl, tags) checks and writes KEYS[first] to
+--- KEYS[last], each on its own as if alone, key i with data ARGV[data_at + i] and the same stale, ttl and
+--- tags, leaving a key that holds anything but an entry or a pending entry untouched: replies[i] is then 1,
+--- 0 or the error reply. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
+--- (entry_state(i, true) counted count fields, store_args gave ms), for a script over many keys that checks
+--- them all before it writes any.
 -- A local: string.find is two table lookups (the global string, then its field) at every use.
 local find = string.find
 
@@ -160,49 +162,69 @@ local function replace_entry(i, count, data, stale, ms, ttl, tags)
   return finish_entry(i, count + added, set, stale, ttl, tags, count > 0)
 end
 
-local function store_entry(i, data, stale, ttl, tags)
+local function store_entries(replies, first, last, data_at, stale, ttl, tags)
   -- The common write, d alone with a TTL of 1 to 15 digits (below 2^53, no leading zero, as PEXPIRE reads
   -- it), is checked by one pattern and needs no number: every other one goes through store_args. In a script
-  -- over many keys the Lua around the three calls costs as much as one of them, hence this path in one piece.
+  -- over many keys the Lua around the three calls costs as much as one of them, a function call per key
+  -- included: hence the loop here, and its common path in one piece.
   local plain = stale == '' and tags == '' and #ttl <= 15 and find(ttl, '^[1-9]%d*$')
+  local removing, ms = false, false
   if not plain then
-    local ms = store_args(stale, ttl)
+    ms = store_args(stale, ttl)
     if type(ms) == 'table' then
-      return ms
-    end
-    if ms and ms <= 0 then
-      local count = entry_state(i, true)
-      if type(count) == 'table' then
-        return count
+      for i = first, last do
+        replies[i] = ms
       end
-      return replace_entry(i, count, data, stale, ms, ttl, tags)
+      return
+    end
+    removing = ms and ms <= 0
+  end
+  local at = false
+  if plain and last > first and #ttl <= 12 then
+    local now = redis.call('TIME')
+    at = tostring(now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ttl))
+  end
+  for i = first, last do
+    local data = ARGV[data_at + i]
+    if removing then
+      local count = entry_state(i, true)
+      replies[i] = type(count) == 'table' and count or replace_entry(i, count, data, stale, ms, ttl, tags)
+    else
+      -- Field d first and alone, which checks the key in the same call: on another type HSET fails and
+      -- changes nothing; from a hash that had no d, removing d again restores every field (s and t, which
+      -- could overwrite a foreign hash's own, are set only once the key is known to be an entry). Only the
+      -- hash's encoding may differ: a large value turns a small hash into a hashtable, which Redis never
+      -- turns back.
+      local added = redis.pcall('HSET', KEYS[i], 'd', data)
+      -- HSET of one field replies 0 or 1; anything else is an error reply. Cheaper than type() in a loop.
+      if added ~= 0 and added ~= 1 then
+        replies[i] = foreign_type(i, added)
+      else
+        local count = redis.call('HLEN', KEYS[i])
+        if added == 1 and count > 1 and redis.call('HEXISTS', KEYS[i], 'l') == 0 then
+          redis.call('HDEL', KEYS[i], 'd')
+          replies[i] = redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
+        elseif plain and count == 1 then
+          if at then
+            redis.call('PEXPIREAT', KEYS[i], at)
+          else
+            redis.call('PEXPIRE', KEYS[i], ttl)
+          end
+          replies[i] = 1
+        else
+          local added_others, others = set_fields(i, nil, stale, tags)
+          replies[i] = finish_entry(i, count + added_others, 1 + others, stale, ttl, tags, count > added)
+        end
+      end
     end
   end
-  -- Field d first and alone, which checks the key in the same call: on another type HSET fails and changes
-  -- nothing; from a hash that had no d, removing d again restores every field (s and t, which could
-  -- overwrite a foreign hash's own, are set only once the key is known to be an entry). Only the hash's
-  -- encoding may differ: a large value turns a small hash into a hashtable, which Redis never turns back.
-  local added = redis.pcall('HSET', KEYS[i], 'd', data)
-  -- HSET of one field replies 0 or 1; anything else is an error reply. Cheaper than type() in a loop.
-  if added ~= 0 and added ~= 1 then
-    return foreign_type(i, added)
-  end
-  local count = redis.call('HLEN', KEYS[i])
-  if added == 1 and count > 1 and redis.call('HEXISTS', KEYS[i], 'l') == 0 then
-    redis.call('HDEL', KEYS[i], 'd')
-    return redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
-  end
-  if plain and count == 1 then
-    redis.call('PEXPIRE', KEYS[i], ttl)
-    return 1
-  end
-  local added_others, others = set_fields(i, nil, stale, tags)
-  return finish_entry(i, count + added_others, 1 + others, stale, ttl, tags, count > added)
 end
 
-return store_entry(1, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local replies = {}
+store_entries(replies, 1, 1, 0, ARGV[2], ARGV[3], ARGV[4])
+return replies[1]
 `,
-  sha1: '03157430ca8f96a5d8b2c0aef1e5cd374cc19448',
+  sha1: '404162414b4da2c8df0b40fd8b6d158f5b35ef95',
   numberOfKeys: 1,
   readOnly: false,
 };

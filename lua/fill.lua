@@ -24,4 +24,6 @@ end
 if type(lease) ~= 'string' or lease_token(lease) ~= ARGV[1] then
   return 0
 end
-return store_entry(1, ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+local replies = {}
+store_entries(replies, 1, 1, 1, ARGV[3], ARGV[4], ARGV[5])
+return replies[1]

@@ -15,4 +15,6 @@
 ---@include store_entry
 ---@return 0 | 1
 
-return store_entry(1, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+local replies = {}
+store_entries(replies, 1, 1, 0, ARGV[2], ARGV[3], ARGV[4])
+return replies[1]

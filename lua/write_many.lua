@@ -20,12 +20,12 @@ if ARGV[1] == '0' then
   -- Each key on its own: checked and written in one pass, as that many writes would be.
   local replies = {}
   for i = 1, #KEYS do
-    local reply = store_entry(i, ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1], '')
+    -- Key i's data is ARGV[3 * i - 1], that is ARGV[data_at + i] for data_at = 2 * i - 1.
+    store_entries(replies, i, i, 2 * i - 1, ARGV[3 * i], ARGV[3 * i + 1], '')
     -- 1 or 0, or an error reply, whose text goes in its place.
-    if reply ~= 1 and reply ~= 0 then
-      reply = reply.err
+    if replies[i] ~= 1 and replies[i] ~= 0 then
+      replies[i] = replies[i].err
     end
-    replies[i] = reply
   end
   return replies
 end

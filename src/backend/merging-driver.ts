@@ -22,6 +22,11 @@ const MERGED = 32;
  * shorter one (16 or fewer calls in flight never make a longer one) keeps its calls' overlap.
  */
 const MERGED_AT_END = 16;
+/**
+ * Writes with the same stale and ttl are sent as one write_many_uniform call from this many on: it costs the
+ * server a fifth less a key than write_many, which spares more than the call costs from here.
+ */
+const UNIFORM = 8;
 const ALONE: Kind = 0;
 const READ: Kind = 1;
 const WRITE: Kind = 2;
@@ -42,9 +47,10 @@ interface Queued {
  *
  * The first call of a tick is sent at once; the calls after it are held, and sent in the order they were
  * made: every {@link MERGED} consecutive reads as one `read_many`, every {@link MERGED} consecutive untagged
- * writes as one `write_many` (each entry on its own), as soon as they are complete (with the calls held
- * before them, each by itself); when the tick ends, its last run merged too if it has at least
- * {@link MERGED_AT_END} calls, and every other call left one at a time. The connection so
+ * writes as `write_many_uniform` calls (each entry on its own) for each stretch of them with the same stale
+ * and ttl and `write_many` calls for the writes between, as soon as they are complete (with the calls held before them, each by itself); when the
+ * tick ends, its last run merged too if it has at least {@link MERGED_AT_END} calls, and every other call
+ * left one at a time. The connection so
  * executes the calls in the order the backend made them, as it would have without merging: only calls
  * that were already next to each other become one. Each caller gets its own reply, or its own error: a
  * key's error in a merged reply is thrown as an {@link InlineReplyError}, which the driver maps as the error
@@ -148,8 +154,31 @@ export class MergingDriver implements Driver {
     );
   }
 
+  /**
+   * The writes of a run: each stretch of at least {@link UNIFORM} writes with the same stale and ttl as one
+   * write_many_uniform call, the writes between them as one write_many call.
+   */
   #sendWrites(calls: Queued[]): void {
-    // write's arguments are (key, data, stale, ttl, tags ''); write_many's: the keys, atomic 0, then data, stale, ttl per key.
+    // write's arguments are (key, data, stale, ttl, tags ''): most writes of a tick share stale and ttl (the
+    // same expire, measured in the same millisecond), which write_many_uniform then checks once for all.
+    let mixed = 0;
+    let first = 0;
+    for (let index = 1; index <= calls.length; index++) {
+      const next = calls[index]?.args;
+      const stretch = calls[first]!.args;
+      if (next !== undefined && next[2] === stretch[2] && next[3] === stretch[3]) continue;
+      if (index - first >= UNIFORM) {
+        if (mixed < first) this.#sendMixed(calls.slice(mixed, first));
+        this.#sendUniform(first === 0 && index === calls.length ? calls : calls.slice(first, index));
+        mixed = index;
+      }
+      first = index;
+    }
+    if (mixed < calls.length) this.#sendMixed(mixed === 0 ? calls : calls.slice(mixed));
+  }
+
+  #sendMixed(calls: Queued[]): void {
+    // write_many's arguments: the keys, atomic 0, then data, stale, ttl per key.
     const args: ScriptArgument[] = new Array(calls.length * 4 + 1);
     args[calls.length] = 0;
     for (let index = 0; index < calls.length; index++) {
@@ -159,7 +188,26 @@ export class MergingDriver implements Driver {
       args[calls.length + 2 + 3 * index] = call[2]!;
       args[calls.length + 3 + 3 * index] = call[3]!;
     }
-    this.#driver.run({ ...scripts.writeManyScript, numberOfKeys: calls.length }, args).then(
+    this.#sendMerged(scripts.writeManyScript, calls, args);
+  }
+
+  #sendUniform(calls: Queued[]): void {
+    // write_many_uniform's arguments: the keys, stale, ttl, then each key's data.
+    const count = calls.length;
+    const args: ScriptArgument[] = new Array(2 * count + 2);
+    args[count] = calls[0]!.args[2]!;
+    args[count + 1] = calls[0]!.args[3]!;
+    for (let index = 0; index < count; index++) {
+      const call = calls[index]!.args;
+      args[index] = call[0]!;
+      args[count + 2 + index] = call[1]!;
+    }
+    this.#sendMerged(scripts.writeManyUniformScript, calls, args);
+  }
+
+  /** A merged write: each call settled with its entry's reply, 1 or 0 or an error's text. */
+  #sendMerged(script: ScriptDefinition, calls: Queued[], args: ScriptArgument[]): void {
+    this.#driver.run({ ...script, numberOfKeys: calls.length }, args).then(
       (replies) => {
         for (let index = 0; index < calls.length; index++) settle(calls[index]!, (replies as scripts.WriteManyReply)[index]);
       },

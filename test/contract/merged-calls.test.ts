@@ -66,7 +66,7 @@ test('68 gets of one tick: the first sent at once, then two read_many calls of 3
   assert.ok(results.slice(0, 67).every((hit) => hit !== null && hit.expire !== null && hit.expire.getTime() > Date.now() + 3_500_000), 'each with its own TTL');
 });
 
-test('35 untagged sets of one tick: the first at once, then one write_many call of 32, the last 2 alone; each entry has its own data, stale time and TTL', async () => {
+test('35 untagged sets of one tick, each with its own TTL: the first at once, then one write_many call of 32, the last 2 alone; each entry has its own data, stale time and TTL', async () => {
   const now = Date.now();
   const calls = await scriptCalls(() =>
     Promise.all(Array.from({ length: 35 }, (_, i) => backend.set(key('set', i), new CacheValue(i, new Date(now + 60_000 + i * 1_000), new Date(now + 30_000))))),
@@ -79,6 +79,22 @@ test('35 untagged sets of one tick: the first at once, then one write_many call 
     const ttl = await redis.admin.pttl(new CacheKey('merged', 1, [{ key: 'set', value: String(i) }]).toString());
     assert.ok(ttl > 55_000 + i * 1_000 && ttl <= 60_000 + i * 1_000, `entry ${i}: pttl ${ttl}`);
   }
+});
+
+test('writes of a tick that share stale and ttl: each stretch of 8 or more as one call, the writes between as one', async () => {
+  // Stale times are exact (a ttl is measured in the millisecond each write is made): they mark the stretches.
+  const now = Date.now();
+  const stretches = [7, 1, 8, 16];
+  const stale = stretches.flatMap((length, stretch) => Array.from({ length }, () => new Date(now + 1_000 * (stretch + 1))));
+  const calls = await scriptCalls(() =>
+    Promise.all([backend.get(key('stretch-first')), ...stale.map((at, i) => backend.set(key('stretch', i), new CacheValue(i, null, at)))]),
+  );
+  // The get alone; the 7 + 1 writes as one write_many, the stretches of 8 and 16 each as write_many_uniform.
+  assert.equal(calls, { evalsha: 3, evalsha_ro: 1, eval: 0, eval_ro: 0 });
+  const hits = await backend.getMany<number>(stale.map((_, i) => key('stretch', i)));
+  assert.equal(hits.map((hit) => hit?.data), stale.map((_, i) => i));
+  assert.equal(hits.map((hit) => hit?.stale?.getTime()), stale.map((at) => at.getTime()));
+  assert.ok(hits.every((hit) => hit?.expire === null), 'no TTL');
 });
 
 test('a tick that fills no run of 32 and ends with fewer than 16 of a kind sends every call by itself: at a few calls in flight nothing is merged', async () => {

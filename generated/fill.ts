@@ -179,11 +179,6 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
     end
     removing = ms and ms <= 0
   end
-  local at = false
-  if plain and last > first and #ttl <= 12 then
-    local now = redis.call('TIME')
-    at = tostring(now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ttl))
-  end
   for i = first, last do
     local data = ARGV[data_at + i]
     if removing then
@@ -205,11 +200,7 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
           redis.call('HDEL', KEYS[i], 'd')
           replies[i] = redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
         elseif plain and count == 1 then
-          if at then
-            redis.call('PEXPIREAT', KEYS[i], at)
-          else
-            redis.call('PEXPIRE', KEYS[i], ttl)
-          end
+          redis.call('PEXPIRE', KEYS[i], ttl)
           replies[i] = 1
         else
           local added_others, others = set_fields(i, nil, stale, tags)
@@ -240,7 +231,7 @@ local replies = {}
 store_entries(replies, 1, 1, 1, ARGV[3], ARGV[4], ARGV[5])
 return replies[1]
 `,
-  sha1: 'a8bbdbe8d4f8179ebe31ede018d0493650f833fa',
+  sha1: '2d4037ad48ed6cf61ca843024ddd28e4f250b97a',
   numberOfKeys: 1,
   readOnly: false,
 };

@@ -179,11 +179,6 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
     end
     removing = ms and ms <= 0
   end
-  local at = false
-  if plain and last > first and #ttl <= 12 then
-    local now = redis.call('TIME')
-    at = tostring(now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ttl))
-  end
   for i = first, last do
     local data = ARGV[data_at + i]
     if removing then
@@ -205,11 +200,7 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
           redis.call('HDEL', KEYS[i], 'd')
           replies[i] = redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
         elseif plain and count == 1 then
-          if at then
-            redis.call('PEXPIREAT', KEYS[i], at)
-          else
-            redis.call('PEXPIRE', KEYS[i], ttl)
-          end
+          redis.call('PEXPIRE', KEYS[i], ttl)
           replies[i] = 1
         else
           local added_others, others = set_fields(i, nil, stale, tags)
@@ -224,7 +215,7 @@ local replies = {}
 store_entries(replies, 1, 1, 0, ARGV[2], ARGV[3], ARGV[4])
 return replies[1]
 `,
-  sha1: '404162414b4da2c8df0b40fd8b6d158f5b35ef95',
+  sha1: 'ebc02205d60b41ed1c1fba94ad0905664003254a',
   numberOfKeys: 1,
   readOnly: false,
 };

@@ -177,11 +177,6 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
     end
     removing = ms and ms <= 0
   end
-  local at = false
-  if plain and last > first and #ttl <= 12 then
-    local now = redis.call('TIME')
-    at = tostring(now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ttl))
-  end
   for i = first, last do
     local data = ARGV[data_at + i]
     if removing then
@@ -203,11 +198,7 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
           redis.call('HDEL', KEYS[i], 'd')
           replies[i] = redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
         elseif plain and count == 1 then
-          if at then
-            redis.call('PEXPIREAT', KEYS[i], at)
-          else
-            redis.call('PEXPIRE', KEYS[i], ttl)
-          end
+          redis.call('PEXPIRE', KEYS[i], ttl)
           replies[i] = 1
         else
           local added_others, others = set_fields(i, nil, stale, tags)
@@ -266,7 +257,7 @@ for i = 1, #KEYS do
 end
 return replies
 `,
-  sha1: '35c28ba977683bc20cbf804f041743f81c8ff6ba',
+  sha1: '32870702b73fbf473b649545c265dce0e252aa34',
   numberOfKeys: 0,
   readOnly: false,
 };

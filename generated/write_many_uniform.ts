@@ -178,11 +178,6 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
     end
     removing = ms and ms <= 0
   end
-  local at = false
-  if plain and last > first and #ttl <= 12 then
-    local now = redis.call('TIME')
-    at = tostring(now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ttl))
-  end
   for i = first, last do
     local data = ARGV[data_at + i]
     if removing then
@@ -204,11 +199,7 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
           redis.call('HDEL', KEYS[i], 'd')
           replies[i] = redis.error_reply('FOREIGN_DATA key holds a hash without field d, not a cache entry')
         elseif plain and count == 1 then
-          if at then
-            redis.call('PEXPIREAT', KEYS[i], at)
-          else
-            redis.call('PEXPIRE', KEYS[i], ttl)
-          end
+          redis.call('PEXPIRE', KEYS[i], ttl)
           replies[i] = 1
         else
           local added_others, others = set_fields(i, nil, stale, tags)
@@ -232,7 +223,7 @@ for i = 1, #KEYS do
 end
 return replies
 `,
-  sha1: '6dad12f67531925cc7b38d3e5580c3c34e047e64',
+  sha1: 'b67804907a73634fb05fa27f04c4ff3719b8be1c',
   numberOfKeys: 0,
   readOnly: false,
 };

@@ -262,6 +262,20 @@ const SCENARIO: { name: string; run(backend: RedisBackend, admin: Redis): Promis
     },
   },
   {
+    name: 'merged sets and gets of one tick',
+    async run(backend, admin) {
+      // Calls of one tick are merged: sets with one expire into write_many_uniform, sets with one each into
+      // write_many, gets into read_many. Their commands must be the rule's too.
+      const expire = new Date(Date.now() + HOUR);
+      const keys = Array.from({ length: 40 }, (_, i) => key(`merged-${i}`));
+      await Promise.all(keys.map((k, i) => backend.set(k, new CacheValue(i, expire))));
+      assert.ok((await admin.pttl(String(keys[39]))) > HOUR - 60_000, 'the TTL is set');
+      await Promise.all(keys.map((k, i) => backend.set(k, new CacheValue(i + 1, new Date(expire.getTime() + i * 1_000)))));
+      const hits = await Promise.all(keys.map((k) => backend.get<number>(k)));
+      assert.equal(hits.map((hit) => hit?.data), keys.map((_, i) => i + 1));
+    },
+  },
+  {
     name: 'get after SCRIPT FLUSH',
     async run(backend, admin) {
       await backend.set(key('c'), new CacheValue('c'));

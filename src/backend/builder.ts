@@ -221,7 +221,8 @@ export class RedisBackendBuilder<Backend = RedisBackend> {
    * - On a single node, the first call of a tick leaves at once, and among the calls after it, every 32
    *   neighbouring single-key calls of one kind are merged into one many-key script call, sent as soon as
    *   the 32nd is made: reads (`read`, `get`, and the first read of `getOrSet`) into one `read_many`,
-   *   untagged writes (`write`, `set`) into one `write_many`; at the end of the tick the run it ends with
+   *   untagged writes (`write`, `set`) into one `write_many_uniform` for each stretch of 8 or more with the
+   *   same stale time and TTL and one `write_many` for the others; at the end of the tick the run it ends with
    *   is merged too from 16 calls on, and the other calls left go one by one. Every call of the tick still
    *   runs in the order it was made, and each caller gets its own reply or error. Every script call costs
    *   the server EVALSHA's own overhead, which a merged call pays once.

@@ -5,7 +5,7 @@ import type { Driver, DriverName } from '../driver/driver.js';
 import { InlineReplyError } from '../driver/failures.js';
 import { readManyEntry } from './many-keys.js';
 
-/** What a call can be merged into: reads into read_many, untagged writes into write_many, nothing else. */
+/** What a call can be merged into: reads into read_many, untagged writes into write_many(_uniform), nothing else. */
 type Kind = 0 | 1 | 2;
 /**
  * Neighbouring calls of one kind merged into one script call, sent as soon as there are that many. A merged
@@ -47,10 +47,11 @@ interface Queued {
  *
  * The first call of a tick is sent at once; the calls after it are held, and sent in the order they were
  * made: every {@link MERGED} consecutive reads as one `read_many`, every {@link MERGED} consecutive untagged
- * writes as `write_many_uniform` calls (each entry on its own) for each stretch of them with the same stale
- * and ttl and `write_many` calls for the writes between, as soon as they are complete (with the calls held before them, each by itself); when the
- * tick ends, its last run merged too if it has at least {@link MERGED_AT_END} calls, and every other call
- * left one at a time. The connection so
+ * writes as merged writes (each entry on its own: one `write_many_uniform` for each stretch of at least
+ * {@link UNIFORM} of them with the same stale and ttl, one `write_many` for the writes between), as soon as
+ * they are complete (with the calls held before them, each by itself); when the tick ends, its last run
+ * merged too if it has at least {@link MERGED_AT_END} calls, and every other call left one at a time. The
+ * connection so
  * executes the calls in the order the backend made them, as it would have without merging: only calls
  * that were already next to each other become one. Each caller gets its own reply, or its own error: a
  * key's error in a merged reply is thrown as an {@link InlineReplyError}, which the driver maps as the error

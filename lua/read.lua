@@ -12,7 +12,7 @@
 ---@return [data: Buffer, stale: number | null, pttl: number, tags: Buffer | null] | null
 
 local reply = {}
-local failure = read_entry(1, reply, 1)
+local failure = read_entries(reply, 1, 1)
 if failure then
   return failure
 end

@@ -13,11 +13,5 @@
 ---@return (Buffer | number | null)[]
 
 local replies = {}
-for i = 1, #KEYS do
-  local at = 4 * i - 3
-  local failure = read_entry(i, replies, at)
-  if failure then
-    replies[at], replies[at + 1], replies[at + 2], replies[at + 3] = failure.err, false, false, false
-  end
-end
+read_entries(replies, 1, #KEYS)
 return replies

@@ -87,7 +87,8 @@ end
 --- store_entries(replies, first, last, data_at, stale, ttl, tags) checks and writes KEYS[first] to
 --- KEYS[last], each on its own as if alone, key i with data ARGV[data_at + i] and the same stale, ttl and
 --- tags, leaving a key that holds anything but an entry or a pending entry untouched: replies[i] is then 1,
---- 0 or the error reply. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
+--- 0 or the error reply; error_texts(replies, first, last) then puts each error's text in its place, for a
+--- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
 --- (entry_state(i, true) counted count fields, store_args gave ms), for a script over many keys that checks
 --- them all before it writes any.
 -- A local: string.find is two table lookups (the global string, then its field) at every use.
@@ -210,6 +211,15 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
     end
   end
 end
+
+local function error_texts(replies, first, last)
+  for i = first, last do
+    -- 1 or 0, or an error reply, whose text goes in its place.
+    if replies[i] ~= 1 and replies[i] ~= 0 then
+      replies[i] = replies[i].err
+    end
+  end
+end
 -- lua/include/lease.lua
 --- A lease (field l of an entry's hash) is '<start> <token>': the server's clock in milliseconds when it
 --- was taken, and the token of the getOrSet that holds it. lease_token replies the token, or nil for a
@@ -231,7 +241,7 @@ local replies = {}
 store_entries(replies, 1, 1, 1, ARGV[3], ARGV[4], ARGV[5])
 return replies[1]
 `,
-  sha1: '2d4037ad48ed6cf61ca843024ddd28e4f250b97a',
+  sha1: '20665adbb7aa7554dc05112c223e2356c08b0cf7',
   numberOfKeys: 1,
   readOnly: false,
 };

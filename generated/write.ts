@@ -87,7 +87,8 @@ end
 --- store_entries(replies, first, last, data_at, stale, ttl, tags) checks and writes KEYS[first] to
 --- KEYS[last], each on its own as if alone, key i with data ARGV[data_at + i] and the same stale, ttl and
 --- tags, leaving a key that holds anything but an entry or a pending entry untouched: replies[i] is then 1,
---- 0 or the error reply. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
+--- 0 or the error reply; error_texts(replies, first, last) then puts each error's text in its place, for a
+--- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
 --- (entry_state(i, true) counted count fields, store_args gave ms), for a script over many keys that checks
 --- them all before it writes any.
 -- A local: string.find is two table lookups (the global string, then its field) at every use.
@@ -211,11 +212,20 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
   end
 end
 
+local function error_texts(replies, first, last)
+  for i = first, last do
+    -- 1 or 0, or an error reply, whose text goes in its place.
+    if replies[i] ~= 1 and replies[i] ~= 0 then
+      replies[i] = replies[i].err
+    end
+  end
+end
+
 local replies = {}
 store_entries(replies, 1, 1, 0, ARGV[2], ARGV[3], ARGV[4])
 return replies[1]
 `,
-  sha1: 'ebc02205d60b41ed1c1fba94ad0905664003254a',
+  sha1: 'c3fbc3f7846f71721c2b85a3e05c3bcd5be233cf',
   numberOfKeys: 1,
   readOnly: false,
 };

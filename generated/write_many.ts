@@ -85,7 +85,8 @@ end
 --- store_entries(replies, first, last, data_at, stale, ttl, tags) checks and writes KEYS[first] to
 --- KEYS[last], each on its own as if alone, key i with data ARGV[data_at + i] and the same stale, ttl and
 --- tags, leaving a key that holds anything but an entry or a pending entry untouched: replies[i] is then 1,
---- 0 or the error reply. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
+--- 0 or the error reply; error_texts(replies, first, last) then puts each error's text in its place, for a
+--- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
 --- (entry_state(i, true) counted count fields, store_args gave ms), for a script over many keys that checks
 --- them all before it writes any.
 -- A local: string.find is two table lookups (the global string, then its field) at every use.
@@ -209,6 +210,15 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
   end
 end
 
+local function error_texts(replies, first, last)
+  for i = first, last do
+    -- 1 or 0, or an error reply, whose text goes in its place.
+    if replies[i] ~= 1 and replies[i] ~= 0 then
+      replies[i] = replies[i].err
+    end
+  end
+end
+
 if #ARGV ~= 3 * #KEYS + 1 then
   return redis.error_reply('BAD_ARGUMENT write_many takes three arguments per key, got ' .. (#ARGV - 1) .. ' for ' .. #KEYS .. ' keys')
 end
@@ -218,11 +228,8 @@ if ARGV[1] == '0' then
   for i = 1, #KEYS do
     -- Key i's data is ARGV[3 * i - 1], that is ARGV[data_at + i] for data_at = 2 * i - 1.
     store_entries(replies, i, i, 2 * i - 1, ARGV[3 * i], ARGV[3 * i + 1], '')
-    -- 1 or 0, or an error reply, whose text goes in its place.
-    if replies[i] ~= 1 and replies[i] ~= 0 then
-      replies[i] = replies[i].err
-    end
   end
+  error_texts(replies, 1, #KEYS)
   return replies
 end
 local replies, counts, ttls, failed = {}, {}, {}, false
@@ -257,7 +264,7 @@ for i = 1, #KEYS do
 end
 return replies
 `,
-  sha1: '32870702b73fbf473b649545c265dce0e252aa34',
+  sha1: 'c694f39fd34db8053e42c62a6fa6ecdc2c59b900',
   numberOfKeys: 0,
   readOnly: false,
 };

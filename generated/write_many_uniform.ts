@@ -86,7 +86,8 @@ end
 --- store_entries(replies, first, last, data_at, stale, ttl, tags) checks and writes KEYS[first] to
 --- KEYS[last], each on its own as if alone, key i with data ARGV[data_at + i] and the same stale, ttl and
 --- tags, leaving a key that holds anything but an entry or a pending entry untouched: replies[i] is then 1,
---- 0 or the error reply. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
+--- 0 or the error reply; error_texts(replies, first, last) then puts each error's text in its place, for a
+--- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
 --- (entry_state(i, true) counted count fields, store_args gave ms), for a script over many keys that checks
 --- them all before it writes any.
 -- A local: string.find is two table lookups (the global string, then its field) at every use.
@@ -210,20 +211,24 @@ local function store_entries(replies, first, last, data_at, stale, ttl, tags)
   end
 end
 
+local function error_texts(replies, first, last)
+  for i = first, last do
+    -- 1 or 0, or an error reply, whose text goes in its place.
+    if replies[i] ~= 1 and replies[i] ~= 0 then
+      replies[i] = replies[i].err
+    end
+  end
+end
+
 if #ARGV ~= #KEYS + 2 then
   return redis.error_reply('BAD_ARGUMENT write_many_uniform takes a stale time, a ttl and a data per key, got ' .. #ARGV .. ' arguments for ' .. #KEYS .. ' keys')
 end
 local replies = {}
 store_entries(replies, 1, #KEYS, 2, ARGV[1], ARGV[2], '')
-for i = 1, #KEYS do
-  -- 1 or 0, or an error reply, whose text goes in its place.
-  if replies[i] ~= 1 and replies[i] ~= 0 then
-    replies[i] = replies[i].err
-  end
-end
+error_texts(replies, 1, #KEYS)
 return replies
 `,
-  sha1: 'b67804907a73634fb05fa27f04c4ff3719b8be1c',
+  sha1: '4e54bd550bae08a4f121fa1409d9393109d7dbf7',
   numberOfKeys: 0,
   readOnly: false,
 };

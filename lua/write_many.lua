@@ -22,11 +22,8 @@ if ARGV[1] == '0' then
   for i = 1, #KEYS do
     -- Key i's data is ARGV[3 * i - 1], that is ARGV[data_at + i] for data_at = 2 * i - 1.
     store_entries(replies, i, i, 2 * i - 1, ARGV[3 * i], ARGV[3 * i + 1], '')
-    -- 1 or 0, or an error reply, whose text goes in its place.
-    if replies[i] ~= 1 and replies[i] ~= 0 then
-      replies[i] = replies[i].err
-    end
   end
+  error_texts(replies, 1, #KEYS)
   return replies
 end
 local replies, counts, ttls, failed = {}, {}, {}, false

@@ -19,10 +19,5 @@ if #ARGV ~= #KEYS + 2 then
 end
 local replies = {}
 store_entries(replies, 1, #KEYS, 2, ARGV[1], ARGV[2], '')
-for i = 1, #KEYS do
-  -- 1 or 0, or an error reply, whose text goes in its place.
-  if replies[i] ~= 1 and replies[i] ~= 0 then
-    replies[i] = replies[i].err
-  end
-end
+error_texts(replies, 1, #KEYS)
 return replies

@@ -173,10 +173,12 @@ function runChild(request: ChildRequest, profileDir?: string): Promise<{ cells: 
   });
 }
 
+/** The order of a block's contenders in repetition `by`: each goes first in turn, and (from three on) each follows each. */
 function rotate<T>(list: T[], by: number): T[] {
   const k = by % list.length;
   const rotated = [...list.slice(k), ...list.slice(0, k)];
-  return by % 2 === 1 ? rotated.reverse() : rotated;
+  // Reversing a rotated pair would undo the rotation: two contenders would always run in the same order.
+  return by % 2 === 1 && list.length > 2 ? rotated.reverse() : rotated;
 }
 
 async function runBlock(block: Block, topology: Topology, nodes: Endpoint[], singleAdmin: Redis | null): Promise<void> {

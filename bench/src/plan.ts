@@ -6,7 +6,7 @@
  *
  * Environment:
  *   BENCH_QUICK=1       a short run for development (small key space, short windows, fewer cells)
- *   BENCH_ONLY=a,b      run only these blocks (headline, getorset-hit, sweep, sizes, listpack, compressors,
+ *   BENCH_ONLY=a,b      run only these blocks (headline, getorset-hit, low-concurrency, sweep, sizes, listpack, compressors,
  *                       cluster, stampede, redis-benchmark, lua-cost, profiles)
  *   BENCH_REPS=n        repetitions of the headline block (default 5)
  *   BENCH_WINDOW_MS=n   measured window of a cell (default 1000)
@@ -78,6 +78,12 @@ function cell(op: Op, ds: Dataset, concurrency: number, dist: Dist = 'uniform', 
 /** The getOrSet fresh-hit block: the typed layer of each driver (getOrSet decodes as `get` does). */
 export const GETORSET_HIT = ['ours-typed', 'ours-node-redis'];
 export const GETORSET_HIT_REPS = QUICK ? 1 : 3;
+/**
+ * The low-concurrency block: batching on against off (issue 11: merging must not cost latency at few calls in
+ * flight). Single cells measured minutes apart swing by 3x here, so the two run in pairs, one child right after
+ * the other, repeated, and the report compares each pair.
+ */
+export const LOW_CONCURRENCY = { contenders: ['ours', 'ours-unbatched'], levels: [1, 16], reps: QUICK ? 2 : 8 };
 /** The stampede block (src/stampede.ts): processes, callers per process, cold keys per repetition, factory time. */
 export const STAMPEDE = { processes: 4, callers: 100, keys: QUICK ? 10 : 20, reps: QUICK ? 1 : 2, warmupKeys: 3, factoryMs: 50 };
 
@@ -110,6 +116,19 @@ export function buildPlan(): Block[] {
     cells: (i) => {
       const ds = dataset(i, 100);
       return CONCURRENCIES.flatMap((c) => [cell('get-hit', ds, c, 'uniform', 'getorset-hit'), cell('getorset-hit', ds, c, 'uniform', 'getorset-hit')]);
+    },
+  });
+  // 1c. Batching on and off at 1 and 16 in flight, in adjacent pairs (LOW_CONCURRENCY). The variant keeps
+  // these cells out of the sweep's figures.
+  blocks.push({
+    name: 'low-concurrency',
+    topology: 'single',
+    instances: LOW_CONCURRENCY.contenders.map(inst),
+    reps: LOW_CONCURRENCY.reps,
+    measureMemory: false,
+    cells: (i) => {
+      const ds = dataset(i, 100);
+      return LOW_CONCURRENCY.levels.flatMap((c) => [cell('get-hit', ds, c, 'uniform', 'low-concurrency'), cell('set', ds, c, 'uniform', 'low-concurrency')]);
     },
   });
   // 2. Around the headline point on one node: concurrency for every workload, Zipf, remove.

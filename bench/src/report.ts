@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import { CONTENDERS, contenderInfo, STAMPEDE_CONTENDERS } from './contenders.js';
 import type { RunResults } from './main.js';
+import { LOW_CONCURRENCY } from './plan.js';
 import type { ProfileSummary } from './profile.js';
 import type { LatencySummary, StampedeResult } from './stampede.js';
 import type { RedisBenchmarkResult } from './redis-benchmark.js';
@@ -395,6 +396,7 @@ export function renderMarkdown(results: RunResults): { markdown: string; svg: st
   }
 
   L.push(...getOrSetSections(results, t));
+  L.push(...lowConcurrencySection(results, t));
 
   // ----- analysis
   L.push('## Where the difference with @keyv/redis and cache-manager comes from');
@@ -817,6 +819,51 @@ function profileName(p: ProfileSummary): string {
 }
 
 /** Fresh-hit getOrSet against get, and the stampede: the proof of issue 10 (empty when neither block ran). */
+/** Batching on against off at few calls in flight, pair by pair (the low-concurrency block). */
+function lowConcurrencySection(results: RunResults, t: Table): string[] {
+  const cells = results.cells.filter((c) => c.spec.variant === 'low-concurrency' && c.spec.block !== 'profile');
+  if (cells.length === 0) return [];
+  const [on, off] = LOW_CONCURRENCY.contenders as [string, string];
+  const reps = Math.max(...cells.map((c) => c.spec.rep)) + 1;
+  const find = (id: string, op: string, c: number, rep: number) => cells.find((x) => x.contender === id && x.spec.op === op && x.spec.concurrency === c && x.spec.rep === rep);
+  const rows: string[][] = [];
+  for (const op of ['get-hit', 'set']) {
+    for (const c of LOW_CONCURRENCY.levels) {
+      const a = t.get({ op, c, variant: 'low-concurrency', contender: on });
+      const b = t.get({ op, c, variant: 'low-concurrency', contender: off });
+      if (!a || !b) continue;
+      const pairs = [...Array(reps).keys()]
+        .map((rep) => {
+          const x = find(on, op, c, rep);
+          const y = find(off, op, c, rep);
+          return x && y && y.throughput ? { throughput: x.throughput / y.throughput, p99: x.p99 / y.p99 } : undefined;
+        })
+        .filter((p): p is { throughput: number; p99: number } => p !== undefined);
+      const paired = median(pairs.map((p) => p.throughput));
+      rows.push([
+        OP_NAMES[op] ?? op,
+        String(c),
+        `${int(a.throughput)} (${int(a.min)}–${int(a.max)})${flag(a)}`,
+        `${int(b.throughput)} (${int(b.min)}–${int(b.max)})${flag(b)}`,
+        `**${paired.toFixed(2)}** (${Math.min(...pairs.map((p) => p.throughput)).toFixed(2)}–${Math.max(...pairs.map((p) => p.throughput)).toFixed(2)})`,
+        `${pairs.filter((p) => p.throughput >= 1).length} of ${pairs.length}`,
+        `${msec(a.p50)} / ${msec(a.p99)} vs ${msec(b.p50)} / ${msec(b.p99)}`,
+        median(pairs.map((p) => p.p99)).toFixed(2),
+        `${num(a.cpu, 2)} vs ${num(b.cpu, 2)}`,
+        `${num(a.clientCmds, 2)} vs ${num(b.clientCmds, 2)}`,
+      ]);
+    }
+  }
+  return [
+    '## Few calls in flight: batching on against off',
+    '',
+    `Our ioredis driver with its default batching (merged calls, corked writes) against \`.autoPipelining(false)\`, single node, 100 B, uniform keys, at ${LOW_CONCURRENCY.levels.join(' and ')} in flight: ${reps} pairs, the two contenders' children one right after the other, taking turns to go first. A pair's ratio is batching on over off in that pair; its median is the figure to read, as single cells minutes apart swing by up to 3x on this machine.`,
+    '',
+    mdTable(['operation', 'in flight', 'on: ops/s (range)', 'off: ops/s (range)', 'on / off, median of pairs (range)', 'pairs where on ≥ off', 'p50 / p99 ms, on vs off', 'p99 on / off, median of pairs', 'client CPU µs/op, on vs off', 'script calls per op, on vs off'], rows),
+    '',
+  ];
+}
+
 function getOrSetSections(results: RunResults, t: Table): string[] {
   const L: string[] = [];
   const hitCells = results.cells.filter((c) => c.spec.variant === 'getorset-hit' && c.spec.block !== 'profile');

@@ -147,12 +147,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * Rejects with `ForeignDataError` when the key holds something that is not a cache entry.
    */
   read(key: CacheKey): Promise<CacheValue<Buffer> | null> {
-    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#read, operationMessage(this.#info, 'read'), this, key) : this.#read(key);
-  }
-
-  async #read(key: CacheKey): Promise<CacheValue<Buffer> | null> {
-    const reply = await this.#fetch(key, 'read');
-    return reply === null ? null : valueFromReply(reply[0], reply[1], reply[2]);
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#lookup<Buffer>, operationMessage(this.#info, 'read'), this, key, 'read') : this.#lookup<Buffer>(key, 'read');
   }
 
   /**
@@ -168,11 +163,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * `ForeignDataError` (nothing changed) when the key holds something that is not a cache entry.
    */
   write(key: CacheKey, value: CacheValue<Buffer>, options?: WriteOptions): Promise<void> {
-    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#write, operationMessage(this.#info, 'write'), this, key, value, options) : this.#write(key, value, options);
-  }
-
-  async #write(key: CacheKey, value: CacheValue<Buffer>, options?: WriteOptions): Promise<void> {
-    await this.#store(key, value.data, value.expire, value.stale, 'write', options);
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#store, operationMessage(this.#info, 'write'), this, key, value, 'write', options) : this.#store(key, value, 'write', options);
   }
 
   /**
@@ -189,22 +180,12 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
    * decode.
    */
   get<T>(key: CacheKey): Promise<CacheValue<T> | null> {
-    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#get<T>, operationMessage(this.#info, 'get'), this, key) : this.#get<T>(key);
-  }
-
-  async #get<T>(key: CacheKey): Promise<CacheValue<T> | null> {
-    const reply = await this.#fetch(key, 'get');
-    if (reply === null) return null;
-    return valueFromReply(this.#codec.decode<T>(reply[0], 'get', key), reply[1], reply[2]);
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#lookup<T>, operationMessage(this.#info, 'get'), this, key, 'get') : this.#lookup<T>(key, 'get');
   }
 
   /** Encodes `value.data` (serialize, then compress) and writes it with the semantics of {@link write}. */
   set<T>(key: CacheKey, value: CacheValue<T>, options?: WriteOptions): Promise<void> {
-    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#set<T>, operationMessage(this.#info, 'set'), this, key, value, options) : this.#set(key, value, options);
-  }
-
-  async #set<T>(key: CacheKey, value: CacheValue<T>, options?: WriteOptions): Promise<void> {
-    await this.#store(key, this.#codec.encode(value.data, 'set', key), value.expire, value.stale, 'set', options);
+    return operationChannel.hasSubscribers ? operationChannel.tracePromise(this.#store, operationMessage(this.#info, 'set'), this, key, value, 'set', options) : this.#store(key, value, 'set', options);
   }
 
   /**
@@ -458,8 +439,11 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
     return replies.map((reply, index) => (invalidated[index] === true ? null : reply));
   }
 
-  /** The read reply for `key`, `null` too for an entry whose tags were invalidated. */
-  async #fetch(key: CacheKey, operation: Operation): Promise<scripts.ReadReply> {
+  /**
+   * The entry at `key`, `null` too for one whose tags were invalidated: as stored (`read`) or decoded
+   * (`get`). One async step for both layers: each step more is a promise and a microtask per call.
+   */
+  async #lookup<T>(key: CacheKey, operation: 'read' | 'get'): Promise<CacheValue<T> | null> {
     const redisKey = this.#encode(key, operation);
     let reply: scripts.ReadReply;
     try {
@@ -467,17 +451,24 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
     } catch (error) {
       throw this.#failure(error, operation, key);
     }
-    if (reply === null || reply[3] === null) return reply;
-    const [invalidated] = await this.#tags.invalidated([reply[3]], operation, () => key.toString());
-    return invalidated === true ? null : reply;
+    if (reply === null) return null;
+    if (reply[3] !== null) {
+      const [invalidated] = await this.#tags.invalidated([reply[3]], operation, () => key.toString());
+      if (invalidated === true) return null;
+    }
+    // The raw layer's T is Buffer: read() and get() type it.
+    const data = operation === 'get' ? this.#codec.decode<T>(reply[0], operation, key) : (reply[0] as T);
+    return valueFromReply(data, reply[1], reply[2]);
   }
 
-  async #store(key: CacheKey, data: Buffer, expire: Date | null, stale: Date | null, operation: Operation, options: WriteOptions | undefined): Promise<void> {
+  /** Writes `value` at `key`: as given (`write`) or encoded first (`set`). */
+  async #store<T>(key: CacheKey, value: CacheValue<T>, operation: 'write' | 'set', options: WriteOptions | undefined): Promise<void> {
+    const data = operation === 'set' ? this.#codec.encode(value.data, operation, key) : value.data;
     const redisKey = this.#encode(key, operation);
-    const checked = checkWrite(key, data, expire, stale, this.#maxValueBytes, operation);
-    const tags = options?.tags === undefined ? [] : checkTags(options.tags, errorContext(operation, key));
+    const checked = checkWrite(key, data, value.expire, value.stale, this.#maxValueBytes, operation);
     // The tags' tokens before the write: an invalidation from now on voids it, as it should.
-    const tagsField = tags.length === 0 ? null : await this.#tags.field(tags, errorContext(operation, key));
+    const tags = options?.tags === undefined ? null : checkTags(options.tags, errorContext(operation, key));
+    const tagsField = tags === null || tags.length === 0 ? null : await this.#tags.field(tags, errorContext(operation, key));
     try {
       // The TTL is measured when the write is sent, not before it waited for a connection.
       const waiting = this.#driver.whenReady();

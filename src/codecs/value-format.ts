@@ -44,19 +44,37 @@ export interface Format {
 export class MsgpackFormat implements Format {
   readonly name = 'msgpack';
   readonly #packr = new Packr({ useRecords: false, moreTypes: false });
+  /** A Buffer over the whole memory of the bytes last decoded (see deserialize); weak, so as not to keep it. */
+  #whole: WeakRef<Buffer> | null = null;
 
   serialize(value: unknown): Buffer {
     return this.#packr.pack(value);
   }
 
   deserialize(bytes: Buffer): unknown {
-    const value = this.#packr.unpack(bytes);
+    // msgpackr reads an end of 0 as "to the end of the Buffer": empty bytes are decoded (refused) as they are.
+    const value = bytes.length === 0 ? this.#packr.unpack(bytes) : this.#packr.unpack(this.#wholeOf(bytes), { start: bytes.byteOffset, end: bytes.byteOffset + bytes.length });
     // msgpackr decodes the never-used type 0xC1 to a marker object instead of failing: corrupt bytes would
     // come back as a valid-looking value. Only bytes that hold 0xC1 at all need the walk.
     if (bytes.includes(0xc1) && holdsNeverUsed(value)) {
       throw new Error('the bytes hold MessagePack type 0xC1, which is never used: they are not MessagePack');
     }
     return value;
+  }
+
+  /**
+   * One Buffer over all the memory `bytes` is a view of, decoded from `bytes.byteOffset`: msgpackr makes a
+   * DataView for each Buffer it decodes and stores it on that Buffer, a third of its time for a small value
+   * when every value is a new Buffer, as the replies read from a socket are (views of the chunk they came
+   * in). Decoded through the chunk's Buffer, that is done once a chunk. msgpackr fails a decode that reads
+   * past `end`, so bytes outside the view never make a value.
+   */
+  #wholeOf(bytes: Buffer): Buffer {
+    const known = this.#whole?.deref();
+    if (known !== undefined && known.buffer === bytes.buffer) return known;
+    const whole = Buffer.from(bytes.buffer);
+    this.#whole = new WeakRef(whole);
+    return whole;
   }
 }
 

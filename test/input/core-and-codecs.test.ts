@@ -130,6 +130,36 @@ test('MsgpackFormat keeps Buffers and Dates; JsonFormat refuses what JSON cannot
   assert.throws(() => json.deserialize(Buffer.from('{not json')));
 });
 
+test('MsgpackFormat decodes views of a shared chunk, as replies from a socket are, each from its own bytes only', () => {
+  const msgpack = new MsgpackFormat();
+  const values = [{ a: 1, s: 'x'.repeat(40) }, 'second', [1, 2, 3], Buffer.from([9, 8, 7]), 42];
+  // One chunk holding the packed values one after the other, with bytes before the first: each view
+  // starts at an offset into memory that holds other values too.
+  const packed = values.map((value) => msgpack.serialize(value));
+  const chunk = Buffer.concat([Buffer.from([0x92, 0x01]), ...packed]);
+  const views: Buffer[] = [];
+  let offset = 2;
+  for (const bytes of packed) {
+    views.push(chunk.subarray(offset, offset + bytes.length));
+    offset += bytes.length;
+  }
+  // Twice, out of order: the decoder's cached view of the chunk must not leak one value into another.
+  for (const index of [0, 1, 2, 3, 4, 4, 2, 0, 3, 1]) {
+    const back = msgpack.deserialize(views[index]!);
+    assert.equal(Buffer.isBuffer(back) ? Buffer.from(back) : back, values[index], `value ${index}`);
+  }
+  // A view cut short fails even though the chunk holds the rest of its bytes right after it.
+  const cut = views[0]!.subarray(0, views[0]!.length - 5);
+  assert.throws(() => msgpack.deserialize(cut));
+  // A view that ends within the chunk decodes its first value only if that value fills it exactly.
+  const two = chunk.subarray(2, 2 + packed[0]!.length + packed[1]!.length);
+  assert.throws(() => msgpack.deserialize(two));
+  // Empty bytes at the very start of memory that holds a value are empty, not that value.
+  const memory = new Uint8Array(packed[4]!).buffer;
+  assert.throws(() => msgpack.deserialize(Buffer.from(memory, 0, 0)));
+  assert.throws(() => msgpack.deserialize(chunk.subarray(2, 2)));
+});
+
 test('compressors write their standard frames and round-trip', () => {
   const data = Buffer.from('cache '.repeat(1000));
   const gzip = new GzipCompressor().compress(data);

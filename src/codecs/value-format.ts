@@ -44,8 +44,11 @@ export interface Format {
 export class MsgpackFormat implements Format {
   readonly name = 'msgpack';
   readonly #packr = new Packr({ useRecords: false, moreTypes: false });
-  /** A Buffer over the whole memory of the bytes last decoded (see deserialize); weak, so as not to keep it. */
-  #whole: WeakRef<Buffer> | null = null;
+  /**
+   * A Buffer over the whole memory of the bytes last decoded (see deserialize). It keeps that memory (a
+   * socket's chunk, usually 64 KiB) until the next decode: a WeakRef would cost as much as the decode saves.
+   */
+  #whole: Buffer | null = null;
 
   serialize(value: unknown): Buffer {
     return this.#packr.pack(value);
@@ -70,11 +73,8 @@ export class MsgpackFormat implements Format {
    * past `end`, so bytes outside the view never make a value.
    */
   #wholeOf(bytes: Buffer): Buffer {
-    const known = this.#whole?.deref();
-    if (known !== undefined && known.buffer === bytes.buffer) return known;
-    const whole = Buffer.from(bytes.buffer);
-    this.#whole = new WeakRef(whole);
-    return whole;
+    if (this.#whole === null || this.#whole.buffer !== bytes.buffer) this.#whole = Buffer.from(bytes.buffer);
+    return this.#whole;
   }
 }
 

@@ -83,7 +83,7 @@ export const GETORSET_HIT_REPS = QUICK ? 1 : 3;
  * flight). Single cells measured minutes apart swing by 3x here, so the two run in pairs, one child right after
  * the other, repeated, and the report compares each pair.
  */
-export const LOW_CONCURRENCY = { contenders: ['ours', 'ours-unbatched'], levels: [1, 16], reps: QUICK ? 2 : 8 };
+export const LOW_CONCURRENCY = { contenders: ['ours', 'ours-unbatched'], levels: [1, 16], reps: QUICK ? 2 : 12 };
 /** The stampede block (src/stampede.ts): processes, callers per process, cold keys per repetition, factory time. */
 export const STAMPEDE = { processes: 4, callers: 100, keys: QUICK ? 10 : 20, reps: QUICK ? 1 : 2, warmupKeys: 3, factoryMs: 50 };
 

@@ -456,7 +456,7 @@ export class RedisBackend implements ScriptRunner, AsyncDisposable {
       const [invalidated] = await this.#tags.invalidated([reply[3]], operation, () => key.toString());
       if (invalidated === true) return null;
     }
-    // The raw layer's T is Buffer: read() and get() type it.
+    // read() asks for T = Buffer: its value is the stored bytes.
     const data = operation === 'get' ? this.#codec.decode<T>(reply[0], operation, key) : (reply[0] as T);
     return valueFromReply(data, reply[1], reply[2]);
   }

@@ -36,6 +36,11 @@ export interface Format {
  * # Default
  * The default value format.
  *
+ * # Caveats
+ * A decoded `Buffer` (a `bin` value) is a view of the bytes decoded, not a copy, as msgpackr returns it.
+ * An instance keeps a reference to the memory of the bytes it decoded last (for replies read from Redis,
+ * the socket's chunk they came in, usually 64 KiB) until it decodes others.
+ *
  * # Examples
  * ```ts
  * RedisBackend.builder().valueFormat(new MsgpackFormat());

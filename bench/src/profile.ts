@@ -6,6 +6,9 @@
  * process.hrtime(): the child reports each window on that clock and only the samples inside it count, so module
  * loading, preloading and warm-up are left out.
  */
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 export interface ProfileSummary {
   contender: string;
   op: string;
@@ -56,10 +59,13 @@ export function categorize(frame: CallFrame): string {
   return 'other';
 }
 
+/** The repository's root, as profiles name its files: paths are shown from there, wherever the checkout is. */
+const ROOT_PREFIX = `${resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')}/`;
+
 function where(frame: CallFrame): string {
   const url = frame.url;
   if (!url) return '';
-  const short = url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(/^.*\/work\/main\//, '');
+  const short = url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, '').replace(ROOT_PREFIX, '');
   // tsx-compiled TypeScript reports no useful line: show the file only.
   return short.endsWith('.ts') ? short : `${short}:${frame.lineNumber + 1}`;
 }

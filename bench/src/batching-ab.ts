@@ -10,17 +10,16 @@
  * `BATCHING_AB_ROUNDS` (default 30), `BATCHING_AB_BLOCK` (default 2000 operations). It builds the working
  * tree into bench/.batching-ab/ (removed at the end) and starts its own redis-server on a free port.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { startRedis } from '../../test/helpers/redis.js';
+import { buildCopy, median, ROOT } from './build-copy.js';
 
 type Lib = typeof import('../../src/index.js');
 type Backend = InstanceType<Lib['RedisBackend']>;
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WORK = join(ROOT, 'bench', '.batching-ab');
 const IN_FLIGHT = (process.env.BATCHING_AB_IN_FLIGHT ?? '1,16').split(',').map(Number);
 const ROUNDS = Number(process.env.BATCHING_AB_ROUNDS ?? 30);
@@ -33,17 +32,6 @@ interface Block {
   p50Us: number;
   p99Us: number;
   cpuUsPerOp: number;
-}
-
-function build(): string {
-  mkdirSync(WORK, { recursive: true });
-  const files = ['src', 'generated', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
-  const copy = spawnSync('bash', ['-c', `cp -r ${files.join(' ')} ${JSON.stringify(WORK)}`], { cwd: ROOT, encoding: 'utf8' });
-  if (copy.status !== 0) throw new Error(`copying the working tree: ${copy.stderr}`);
-  symlinkSync(join(ROOT, 'node_modules'), join(WORK, 'node_modules'));
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: WORK, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`building: ${tsc.stdout}${tsc.stderr}`);
-  return join(WORK, 'dist');
 }
 
 /** BLOCK operations with `inFlight` loops, each operation timed. */
@@ -75,15 +63,10 @@ async function block(lib: Lib, backend: Backend, keys: InstanceType<Lib['CacheKe
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 async function main(): Promise<void> {
   rmSync(WORK, { recursive: true, force: true });
   console.log(`building the working tree into ${WORK} ...`);
-  const lib = (await import(pathToFileURL(join(build(), 'src', 'index.js')).href)) as Lib;
+  const lib = (await import(pathToFileURL(join(buildCopy(WORK, null), 'src', 'index.js')).href)) as Lib;
   const redis = await startRedis();
   const on = lib.RedisBackend.builder().connection(lib.ConnectionMode.single(redis.url)).build();
   const off = lib.RedisBackend.builder().autoPipelining(false).connection(lib.ConnectionMode.single(redis.url)).build();

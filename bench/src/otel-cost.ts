@@ -16,21 +16,20 @@
  * Usage (at the root): `npx tsx bench/src/otel-cost.ts`; `OTEL_COST_WINDOW_MS` (default 1000),
  * `OTEL_COST_ROUNDS` (default 5), `OTEL_COST_IN_FLIGHT` (default 64).
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 import { metrics, trace } from '@opentelemetry/api';
 import { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 import { startRedis } from '../../test/helpers/redis.js';
+import { buildCopy, median, ROOT } from './build-copy.js';
 
 type Lib = typeof import('../../src/index.js');
 type Otel = typeof import('../../src/adapters/otel/index.js');
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WORK = join(ROOT, 'bench', '.otel-cost');
 const BASE = process.env.OTEL_COST_BASE ?? 'f3541a8';
 const WINDOW_MS = Number(process.env.OTEL_COST_WINDOW_MS ?? 1_000);
@@ -39,22 +38,6 @@ const IN_FLIGHT = Number(process.env.OTEL_COST_IN_FLIGHT ?? 64);
 const KEYS = 1_000;
 const OPERATIONS = ['get', 'getOrSet', 'set'] as const;
 type Operation = (typeof OPERATIONS)[number];
-
-/** Builds the sources of `revision` (or of the working tree, `null`) into WORK/<name>, and returns its dist/ folder. */
-function build(name: string, revision: string | null): string {
-  const dir = join(WORK, name);
-  mkdirSync(dir, { recursive: true });
-  const files = ['src', 'generated', 'package.json', 'tsconfig.json', 'tsconfig.build.json'];
-  const copy =
-    revision === null
-      ? spawnSync('bash', ['-c', `cp -r ${files.join(' ')} ${JSON.stringify(dir)}`], { cwd: ROOT, encoding: 'utf8' })
-      : spawnSync('bash', ['-c', `git archive ${revision} ${files.join(' ')} | tar -x -C ${JSON.stringify(dir)}`], { cwd: ROOT, encoding: 'utf8' });
-  if (copy.status !== 0) throw new Error(`copying ${revision ?? 'the working tree'}: ${copy.stderr}`);
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, encoding: 'utf8' });
-  if (tsc.status !== 0) throw new Error(`building ${name}: ${tsc.stdout}${tsc.stderr}`);
-  return join(dir, 'dist');
-}
 
 const load = <T>(dist: string, path: string): Promise<T> => import(pathToFileURL(join(dist, path)).href) as Promise<T>;
 
@@ -101,16 +84,11 @@ async function measure(lib: Lib, backend: InstanceType<Lib['RedisBackend']>, ope
   return { ops: done / elapsed, cpuUsPerOp: (used.user + used.system) / done };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 async function main(): Promise<void> {
   rmSync(WORK, { recursive: true, force: true });
   console.log(`building ${BASE} and the working tree into ${WORK} ...`);
-  const baseDist = build('base', BASE);
-  const headDist = build('head', null);
+  const baseDist = buildCopy(join(WORK, 'base'), BASE);
+  const headDist = buildCopy(join(WORK, 'head'), null);
   const baseLib = await load<Lib>(baseDist, 'src/index.js');
   const headLib = await load<Lib>(headDist, 'src/index.js');
   const otel = await load<Otel>(headDist, 'src/adapters/otel/index.js');

@@ -136,7 +136,10 @@ export function runConformance(target: ConformanceTarget): void {
       assert.ok(Math.abs(got.expire.getTime() - expire.getTime()) <= EXPIRE_TOLERANCE_MS, `expire off by ${got.expire.getTime() - expire.getTime()} ms`);
       assert.is(got.stale?.getTime(), stale.getTime());
       const pttl = await target.admin().pttl(redisKey(key));
-      assert.ok(pttl > 60_000 - EXPIRE_TOLERANCE_MS && pttl <= 60_000, `PTTL ${pttl}`);
+      // The TTL was measured when the write was sent: what is left of it now is at least what is left
+      // until expire (less a millisecond of rounding), however long the round trips took on a busy machine.
+      const left = expire.getTime() - Date.now();
+      assert.ok(pttl >= left - 1 && pttl <= 60_000, `PTTL ${pttl}, ${left} ms left until expire`);
     });
 
     test(`${combo.name}: overwrite replaces the whole entry: old stale field and old TTL are gone`, async () => {

@@ -88,9 +88,9 @@ end
 --- KEYS[last], each on its own as if alone, key i with data ARGV[data_at + i] and the same stale, ttl and
 --- tags, leaving a key that holds anything but an entry or a pending entry untouched: replies[i] is then 1,
 --- 0 or the error reply; error_texts(replies, first, last) then puts each error's text in its place, for a
---- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
---- (entry_state(i, true) counted count fields, store_args gave ms), for a script over many keys that checks
---- them all before it writes any.
+--- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key
+--- already checked (entry_state(i, true) counted count fields, store_args gave ms), for a script over many
+--- keys that checks them all before it writes any.
 -- A local: string.find is two table lookups (the global string, then its field) at every use.
 local find = string.find
 
@@ -241,7 +241,7 @@ local replies = {}
 store_entries(replies, 1, 1, 1, ARGV[3], ARGV[4], ARGV[5])
 return replies[1]
 `,
-  sha1: '20665adbb7aa7554dc05112c223e2356c08b0cf7',
+  sha1: '3da32ef2881cadbb16673a3681ba92085c652370',
   numberOfKeys: 1,
   readOnly: false,
 };

@@ -88,9 +88,9 @@ end
 --- KEYS[last], each on its own as if alone, key i with data ARGV[data_at + i] and the same stale, ttl and
 --- tags, leaving a key that holds anything but an entry or a pending entry untouched: replies[i] is then 1,
 --- 0 or the error reply; error_texts(replies, first, last) then puts each error's text in its place, for a
---- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
---- (entry_state(i, true) counted count fields, store_args gave ms), for a script over many keys that checks
---- them all before it writes any.
+--- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key
+--- already checked (entry_state(i, true) counted count fields, store_args gave ms), for a script over many
+--- keys that checks them all before it writes any.
 -- A local: string.find is two table lookups (the global string, then its field) at every use.
 local find = string.find
 
@@ -225,7 +225,7 @@ local replies = {}
 store_entries(replies, 1, 1, 0, ARGV[2], ARGV[3], ARGV[4])
 return replies[1]
 `,
-  sha1: 'c3fbc3f7846f71721c2b85a3e05c3bcd5be233cf',
+  sha1: 'd6a830c7d526e11205325514a1937f5cfbbc9522',
   numberOfKeys: 1,
   readOnly: false,
 };

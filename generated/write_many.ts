@@ -86,9 +86,9 @@ end
 --- KEYS[last], each on its own as if alone, key i with data ARGV[data_at + i] and the same stale, ttl and
 --- tags, leaving a key that holds anything but an entry or a pending entry untouched: replies[i] is then 1,
 --- 0 or the error reply; error_texts(replies, first, last) then puts each error's text in its place, for a
---- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
---- (entry_state(i, true) counted count fields, store_args gave ms), for a script over many keys that checks
---- them all before it writes any.
+--- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key
+--- already checked (entry_state(i, true) counted count fields, store_args gave ms), for a script over many
+--- keys that checks them all before it writes any.
 -- A local: string.find is two table lookups (the global string, then its field) at every use.
 local find = string.find
 
@@ -264,7 +264,7 @@ for i = 1, #KEYS do
 end
 return replies
 `,
-  sha1: 'c694f39fd34db8053e42c62a6fa6ecdc2c59b900',
+  sha1: '2d14665223e69d9761d68aedc9104d0b3e13df04',
   numberOfKeys: 0,
   readOnly: false,
 };

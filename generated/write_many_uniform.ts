@@ -87,9 +87,9 @@ end
 --- KEYS[last], each on its own as if alone, key i with data ARGV[data_at + i] and the same stale, ttl and
 --- tags, leaving a key that holds anything but an entry or a pending entry untouched: replies[i] is then 1,
 --- 0 or the error reply; error_texts(replies, first, last) then puts each error's text in its place, for a
---- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key already checked
---- (entry_state(i, true) counted count fields, store_args gave ms), for a script over many keys that checks
---- them all before it writes any.
+--- script that replies one element a key. replace_entry(i, count, data, stale, ms, ttl, tags) writes a key
+--- already checked (entry_state(i, true) counted count fields, store_args gave ms), for a script over many
+--- keys that checks them all before it writes any.
 -- A local: string.find is two table lookups (the global string, then its field) at every use.
 local find = string.find
 
@@ -228,7 +228,7 @@ store_entries(replies, 1, #KEYS, 2, ARGV[1], ARGV[2], '')
 error_texts(replies, 1, #KEYS)
 return replies
 `,
-  sha1: '4e54bd550bae08a4f121fa1409d9393109d7dbf7',
+  sha1: '603dac1310913b4321263309d3b08d9e340b4971',
   numberOfKeys: 0,
   readOnly: false,
 };

@@ -51,9 +51,8 @@ interface Queued {
  * {@link UNIFORM} of them with the same stale and ttl, one `write_many` for the writes between), as soon as
  * they are complete (with the calls held before them, each by itself); when the tick ends, its last run
  * merged too if it has at least {@link MERGED_AT_END} calls, and every other call left one at a time. The
- * connection so
- * executes the calls in the order the backend made them, as it would have without merging: only calls
- * that were already next to each other become one. Each caller gets its own reply, or its own error: a
+ * connection so executes the calls in the order the backend made them, as it would have without merging:
+ * only calls that were already next to each other become one. Each caller gets its own reply, or its own error: a
  * key's error in a merged reply is thrown as an {@link InlineReplyError}, which the driver maps as the error
  * reply the call alone would have got; a failure of the whole merged call (a timeout, a lost connection) is
  * every member's.

@@ -826,20 +826,21 @@ function profileName(p: ProfileSummary): string {
   return `${label(p.contender)} ${OP_NAMES[p.op] ?? p.op}${p.file.includes('-getorset/') ? ' (getOrSet profile)' : ''}`;
 }
 
-/**
- * `who` over `other` in each repetition of the headline block at its point (single node, 100 B, uniform, 256
- * in flight): the two cells of a repetition ran seconds apart, so their ratio leaves
- * out how the machine's speed drifted between repetitions, which the ratio of medians keeps.
- */
+/** The median, lowest and highest of the ratios of a pair of contenders over the repetitions. */
 interface PairedRatios {
   median: number;
   min: number;
   max: number;
 }
 
+/**
+ * `who` over `other` in each repetition of the headline block (single node, 100 B, uniform, 256 in flight):
+ * the two cells of a repetition ran seconds apart, so their ratio leaves out how the machine's speed drifted
+ * between repetitions, which the ratio of medians keeps.
+ */
 function pairedRatios(results: RunResults, who: string, other: string, op: string): PairedRatios | undefined {
   const at = (id: string, rep: number) =>
-    results.cells.find((c) => c.contender === id && c.spec.block === 'headline' && c.spec.op === op && c.spec.rep === rep && c.spec.concurrency === 256 && c.topology === 'single');
+    results.cells.find((c) => c.contender === id && c.spec.block === 'headline' && c.spec.op === op && c.spec.rep === rep);
   const ratios: number[] = [];
   for (let rep = 0; ; rep++) {
     const a = at(who, rep);
